@@ -1,0 +1,57 @@
+# Two entry points for a fresh machine (Python 3.11, nothing installed):
+#   make run   - set up .venv, build, run `vision-ext bench --quick`
+#   make test  - set up .venv, build, run the test suite and the CUDA compile check
+PY      ?= python3
+VENV    := .venv
+VPY     := $(VENV)/bin/python
+PIP     := $(VPY) -m pip
+STAMP   := $(VENV)/.deps-stamp
+SOURCES := $(shell find csrc -name '*.cpp' -o -name '*.h' -o -name '*.cu' -o -name '*.cuh') setup.py
+EXT     := $(VENV)/.ext-stamp
+JOBS    ?= 2
+
+.PHONY: run test deps build pytest cuda-check bench clean
+
+run: build
+	$(VENV)/bin/vision-ext bench --quick
+
+test: build
+	$(MAKE) pytest
+	$(MAKE) cuda-check
+
+$(VPY):
+	$(PY) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# torch first and alone: torch==2.13.0 (a CPU wheel already on our machines)
+# unless some torch is already importable, so no later line can pull another.
+$(STAMP): requirements.txt | $(VPY)
+	$(VPY) -c "import torch" 2>/dev/null || $(PIP) install -q torch==2.13.0
+	$(PIP) install -q -r requirements.txt
+	touch $@
+
+deps: $(STAMP)
+
+# Editable install (console script + in-place _C); ninja keeps rebuilds incremental.
+$(EXT): $(STAMP) $(SOURCES)
+	MAX_JOBS=$(JOBS) $(PIP) install -q --no-build-isolation --no-deps -e .
+	$(VPY) -c "import vision_ext, json; print(json.dumps(vision_ext.build_info()))"
+	touch $@
+
+build: $(EXT)
+
+pytest: build
+	$(VPY) -m pytest -q -p no:cacheprovider tests
+
+# Compile every torch-free CUDA kernel with nvcc (sm_80, sm_90) and run the
+# host ctest of the shared headers. Needs nvcc and cmake, not a GPU.
+cuda-check:
+	cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release > /dev/null
+	cmake --build build-cuda -j $(JOBS)
+	ctest --test-dir build-cuda --output-on-failure
+
+bench: build
+	$(VPY) -m pytest benchmarks --benchmark-only -q
+
+clean:
+	rm -rf build build-cuda *.egg-info vision_ext/_C*.so $(EXT)

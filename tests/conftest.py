@@ -1,0 +1,73 @@
+"""Shared test matrix: devices (CUDA skipped when absent, never queried at import),
+dtype tolerances, and real images from skimage.data."""
+import numpy as np
+import pytest
+import torch
+
+# (rtol, atol) per dtype, after kornia's table.
+TOLERANCES = {
+    torch.float64: (1e-7, 1e-7),
+    torch.float32: (1e-4, 1e-5),
+    torch.float16: (1e-3, 1e-3),
+    torch.bfloat16: (7.8e-3, 7.8e-3),
+}
+
+
+def tol(dtype):
+    rtol, atol = TOLERANCES[dtype]
+    return {"rtol": rtol, "atol": atol}
+
+
+def _cuda_ready():
+    import vision_ext
+
+    return torch.cuda.is_available() and vision_ext.build_info()["cuda_kernels"]
+
+
+def cpu_and_cuda():
+    """Parametrize values for a `device` argument; the CUDA case skips itself when unusable."""
+    return [
+        pytest.param("cpu", id="cpu"),
+        pytest.param("cuda", id="cuda", marks=pytest.mark.cuda),
+    ]
+
+
+def pytest_collection_modifyitems(config, items):
+    skip = None
+    for item in items:
+        if "cuda" in item.keywords:
+            if skip is None:
+                skip = pytest.mark.skip(reason="no CUDA device, or vision_ext built without CUDA kernels") \
+                    if not _cuda_ready() else False
+            if skip:
+                item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+    np.random.seed(0)
+
+
+@pytest.fixture(scope="session")
+def camera():
+    """512x512 uint8 grayscale photograph (skimage.data.camera)."""
+    from skimage import data
+
+    return data.camera()
+
+
+@pytest.fixture(scope="session")
+def astronaut():
+    """512x512x3 uint8 colour photograph (skimage.data.astronaut)."""
+    from skimage import data
+
+    return data.astronaut()
+
+
+@pytest.fixture(scope="session")
+def checkerboard():
+    """200x200 uint8 checkerboard (skimage.data.checkerboard): sharp corners."""
+    from skimage import data
+
+    return data.checkerboard()

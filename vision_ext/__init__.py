@@ -1,0 +1,15 @@
+"""vision_ext: C++/CUDA kernels for classic computer vision and the networks around it.
+
+Importing the package loads the compiled extension, which registers every op
+under ``torch.ops.vision_ext``; the Python modules then add fake kernels,
+autograd and the user-facing API on top.
+"""
+import torch  # noqa: F401  (the extension links against libtorch)
+
+from vision_ext import _C  # noqa: F401  (registers torch.ops.vision_ext.*)
+from vision_ext._build import build_info
+from vision_ext import ops  # noqa: F401  (fake kernels, autograd, CPU-only CUDA errors)
+from vision_ext import nn, models  # noqa: F401
+
+__all__ = ["build_info", "ops", "nn", "models"]
+__version__ = "0.1.0"

@@ -1,0 +1,41 @@
+"""What this build of the extension contains, and the error a missing CUDA build gives."""
+import torch
+
+from vision_ext import _C
+
+REBUILD_HINT = (
+    "this vision_ext build has no CUDA kernels. Rebuild on a machine whose PyTorch has CUDA and "
+    "nvcc on the PATH: `FORCE_CUDA=1 TORCH_CUDA_ARCH_LIST=<your arch, e.g. 9.0> "
+    "pip install --no-build-isolation --force-reinstall .`, or move the tensors to the CPU."
+)
+
+
+def build_info() -> dict:
+    """Compile-time facts: CUDA kernels present, CPU SIMD level, threading, torch versions, op count."""
+    flags = _C.build_flags()
+    ops = sorted(n.split("::", 1)[1] for n in torch._C._dispatch_get_all_op_names() if n.startswith("vision_ext::"))
+    return {
+        "version": "0.1.0",
+        "cuda_kernels": bool(flags["cuda"]),
+        "cuda_archs": torch.cuda.get_arch_list() if flags["cuda"] else [],
+        "cpu_simd": flags["cpu_simd"],
+        "torch": torch.__version__,
+        "torch_cuda": torch.version.cuda,
+        "threads": torch.get_num_threads(),
+        "ops": ops,
+    }
+
+
+def has_cuda_kernels() -> bool:
+    return bool(_C.build_flags()["cuda"])
+
+
+def register_cuda_missing(qualname: str) -> None:
+    """In a CPU-only build, make a CUDA call of `qualname` fail with the rebuild hint."""
+    if has_cuda_kernels():
+        return
+
+    def _missing(*args, **kwargs):
+        raise RuntimeError(f"{qualname}: got a CUDA tensor, but {REBUILD_HINT}")
+
+    torch.library.impl(qualname, "CUDA")(_missing)

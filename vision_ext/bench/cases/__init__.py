@@ -1,0 +1,1 @@
+"""One module per op family: `cases(quick, device) -> list[Case]`."""

@@ -1,0 +1,92 @@
+"""Benchmark cases and a small timer.
+
+A family adds `vision_ext/bench/cases/<family>.py` with
+`cases(quick: bool, device: str) -> list[Case]`; nothing else to register.
+"""
+import dataclasses
+import statistics
+import time
+from typing import Callable, Dict, List, Optional
+
+import torch
+
+from vision_ext._discover import import_submodules
+
+
+@dataclasses.dataclass
+class Case:
+    """One operation at one shape: our callable and the peers' callables.
+
+    `setup` (optional) builds the inputs lazily and returns the positional args
+    passed to every callable, so that listing cases is cheap. `matches(ours, peer)`
+    says whether two outputs agree; the default compares tensors with allclose.
+    """
+
+    op: str
+    shape: str
+    device: str
+    ours: Callable
+    peers: Dict[str, Callable]
+    setup: Optional[Callable[[], tuple]] = None
+    matches: Optional[Callable] = None
+    family: str = ""
+    rtol: float = 1e-4
+    atol: float = 1e-4
+    needs_grad: bool = False  # training-step cases run with autograd on
+
+    @property
+    def name(self) -> str:
+        return f"{self.op}[{self.shape},{self.device}]"
+
+    def args(self) -> tuple:
+        return self.setup() if self.setup else ()
+
+    def compare(self, ours_out, peer_out) -> bool:
+        if self.matches is not None:
+            return bool(self.matches(ours_out, peer_out))
+        return _allclose(ours_out, peer_out, self.rtol, self.atol)
+
+
+def _allclose(a, b, rtol, atol) -> bool:
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(_allclose(x, y, rtol, atol) for x, y in zip(a, b))
+    a = torch.as_tensor(a).detach().float().cpu()
+    b = torch.as_tensor(b).detach().float().cpu()
+    return a.shape == b.shape and torch.allclose(a, b, rtol=rtol, atol=atol)
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def time_callable(fn: Callable, args: tuple, device: str, min_time: float = 0.2, min_runs: int = 3,
+                  warmup: int = 2) -> float:
+    """Median wall time in seconds of fn(*args), synchronising CUDA around each call."""
+    for _ in range(warmup):
+        fn(*args)
+    _sync(device)
+    times: List[float] = []
+    start = time.perf_counter()
+    while len(times) < min_runs or time.perf_counter() - start < min_time:
+        t0 = time.perf_counter()
+        fn(*args)
+        _sync(device)
+        times.append(time.perf_counter() - t0)
+        if len(times) >= 200:
+            break
+    return statistics.median(times)
+
+
+def collect_cases(quick: bool, device: str, families=None) -> List[Case]:
+    from vision_ext.bench import cases as pkg
+
+    out: List[Case] = []
+    for module in import_submodules(pkg.__name__, pkg.__path__):
+        family = module.__name__.rsplit(".", 1)[1]
+        if families and family not in families:
+            continue
+        for case in module.cases(quick=quick, device=device):
+            case.family = family
+            out.append(case)
+    return out

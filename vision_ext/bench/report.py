@@ -1,0 +1,98 @@
+"""Run cases, print the peer-comparison table, write results/bench.json and bench.png."""
+import json
+import os
+from typing import List
+
+import torch
+
+from vision_ext.bench.core import Case, time_callable
+
+
+def run_cases(cases: List[Case], min_time: float, progress=print) -> List[dict]:
+    rows = []
+    for case in cases:
+        args = case.args()
+        with torch.set_grad_enabled(case.needs_grad):
+            ours_out = case.ours(*args)
+            ours_t = time_callable(case.ours, args, case.device, min_time=min_time)
+            peers = {}
+            for peer, fn in case.peers.items():
+                try:
+                    peer_out = fn(*args)
+                    peers[peer] = {
+                        "seconds": time_callable(fn, args, case.device, min_time=min_time),
+                        "matches": case.compare(ours_out, peer_out),
+                    }
+                except Exception as err:  # a peer that cannot run this case is reported, not fatal
+                    peers[peer] = {"seconds": None, "matches": None, "error": f"{type(err).__name__}: {err}"}
+        row = {"family": case.family, "op": case.op, "shape": case.shape, "device": case.device,
+               "ours_seconds": ours_t, "peers": peers}
+        for p in peers.values():
+            p["speedup"] = (p["seconds"] / ours_t) if p["seconds"] else None
+        rows.append(row)
+        progress(format_row(row))
+    return rows
+
+
+def _fmt_time(s):
+    if s is None:
+        return "n/a"
+    return f"{s * 1e3:.3f} ms" if s < 1 else f"{s:.2f} s"
+
+
+def format_row(row) -> str:
+    peer_txt = "  ".join(
+        f"{name}: {_fmt_time(p['seconds'])} "
+        f"({'x%.2f' % p['speedup'] if p['speedup'] else p.get('error', 'n/a')[:40]}, "
+        f"{'match' if p['matches'] else ('MISMATCH' if p['matches'] is False else '-')})"
+        for name, p in row["peers"].items()
+    )
+    return f"{row['op']:<34} {row['shape']:<26} {row['device']:<5} ours {_fmt_time(row['ours_seconds']):>10}  {peer_txt}"
+
+
+def print_table(rows, out=print) -> None:
+    out(f"{'operation':<34} {'shape':<26} {'dev':<5} {'ours':>15}  peers (time, our speed-up, output match)")
+    for row in rows:
+        out(format_row(row))
+
+
+def write_results(rows, out_dir: str, meta: dict) -> tuple:
+    os.makedirs(out_dir, exist_ok=True)
+    json_path = os.path.join(out_dir, "bench.json")
+    tmp = json_path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump({"meta": meta, "results": rows}, f, indent=2)
+    os.replace(tmp, json_path)
+    png_path = os.path.join(out_dir, "bench.png")
+    plot_speedups(rows, png_path)
+    return json_path, png_path
+
+
+def plot_speedups(rows, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels, values, peers = [], [], []
+    for row in rows:
+        for peer, p in row["peers"].items():
+            if p["speedup"]:
+                labels.append(f"{row['op']} {row['shape']} ({row['device']})")
+                peers.append(peer)
+                values.append(p["speedup"])
+    names = sorted(set(peers))
+    colors = {n: plt.cm.tab10(i % 10) for i, n in enumerate(names)}
+    fig, ax = plt.subplots(figsize=(10, max(3, 0.32 * len(values) + 1.5)))
+    ax.barh(range(len(values)), values, color=[colors[p] for p in peers])
+    ax.set_yticks(range(len(values)))
+    ax.set_yticklabels([f"{lab} vs {p}" for lab, p in zip(labels, peers)], fontsize=7)
+    ax.axvline(1.0, color="black", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("speed-up of vision_ext over peer (x, log scale; >1 is faster)")
+    ax.invert_yaxis()
+    fig.tight_layout()
+    tmp = path + ".tmp.png"
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)

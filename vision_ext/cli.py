@@ -1,0 +1,44 @@
+"""The `vision-ext` command (also `python -m vision_ext.cli`).
+
+Subcommands live in vision_ext/commands/<name>.py; each defines
+`register(subparsers)` adding its parser with `func=` set to its handler.
+"""
+import argparse
+import sys
+
+from vision_ext._discover import import_submodules
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from vision_ext import commands
+
+    parser = argparse.ArgumentParser(
+        prog="vision-ext",
+        description="vision_ext: fast classic computer vision and ResNet/diffusion kernels for PyTorch.",
+        epilog="Examples:\n  vision-ext info\n  vision-ext bench --quick\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in import_submodules(commands.__name__, commands.__path__):
+        module.register(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as err:
+        parser.exit(2, f"vision-ext {args.command}: error: {err}\n")
+
+
+class UsageError(Exception):
+    """A bad argument; the message names it and the fix."""
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""`vision-ext bench`: run the peer-comparison suite and write results/bench.{json,png}."""
+import datetime
+import platform
+
+from vision_ext.cli import UsageError
+
+
+def register(sub):
+    p = sub.add_parser(
+        "bench", help="compare vision_ext with its peers (eager PyTorch, torch.compile, OpenCV, ...)",
+        description=("Run the benchmark cases of every op family, print one table (operation, shape, device, "
+                     "our time, each peer's time, our speed-up, whether outputs matched) and write "
+                     "results/bench.json and results/bench.png.\n\nExamples:\n  vision-ext bench --quick\n"
+                     "  vision-ext bench --device cuda --family residual --out results/gpu"),
+        formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="small shapes and short timing (about a minute)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="device to benchmark (default cpu)")
+    p.add_argument("--family", action="append", help="only this op family (repeatable), e.g. residual")
+    p.add_argument("--out", default="results", help="output folder for bench.json and bench.png (default results)")
+    p.add_argument("--min-time", type=float, default=None, help="seconds of timing per callable")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    import torch
+
+    import vision_ext
+    from vision_ext.bench.core import collect_cases
+    from vision_ext.bench.report import print_table, run_cases, write_results
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: no CUDA device is visible to PyTorch; use --device cpu")
+    if args.min_time is not None and args.min_time <= 0:
+        raise UsageError("--min-time must be positive, e.g. --min-time 0.2")
+    cases = collect_cases(args.quick, args.device, args.family)
+    if not cases:
+        raise UsageError(f"no benchmark cases for --family {args.family}; known families are in vision_ext/bench/cases")
+    min_time = args.min_time if args.min_time is not None else (0.15 if args.quick else 1.0)
+    print(f"vision-ext bench: {len(cases)} cases on {args.device}, {torch.get_num_threads()} threads")
+    rows = run_cases(cases, min_time, progress=lambda line: None)
+    print_table(rows)
+    meta = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "device": args.device,
+            "quick": args.quick, "platform": platform.platform(), "build": vision_ext.build_info()}
+    json_path, png_path = write_results(rows, args.out, meta)
+    print(f"wrote {json_path} and {png_path}")
+    return 0

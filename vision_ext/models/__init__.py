@@ -1,0 +1,1 @@
+"""Networks built from vision_ext.nn blocks."""

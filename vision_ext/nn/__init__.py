@@ -1,0 +1,1 @@
+"""Fused drop-in modules (filled by the residual family)."""
