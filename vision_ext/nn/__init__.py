@@ -1,1 +1,5 @@
-"""Fused drop-in modules (filled by the residual family)."""
+"""Fused drop-in modules: the notes' blocks and torchvision-style ResNet blocks."""
+from vision_ext.nn.notes_blocks import BottleneckBlock, ResidualBlock
+from vision_ext.nn.resnet_blocks import BasicBlock, Bottleneck
+
+__all__ = ["BasicBlock", "Bottleneck", "BottleneckBlock", "ResidualBlock"]
