@@ -2,7 +2,7 @@
 import torch
 from torch import nn
 
-from vision_ext.nn.functional import conv_bias_act
+from vision_ext.nn.functional import conv_bias_act, preferred_layout
 from vision_ext.nn.notes_blocks import BottleneckBlock, ResidualBlock
 
 
@@ -20,6 +20,7 @@ class _NotesResNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         first, second = (getattr(self, n) for n in self._block_names)
+        x = preferred_layout(x)
         out = first(conv_bias_act(x, self.conv1, outer_relu=True))
         out = second(conv_bias_act(out, self.conv2, outer_relu=True))
         return conv_bias_act(out, self.conv3)

@@ -4,6 +4,7 @@ from typing import List, Optional, Type, Union
 import torch
 from torch import nn
 
+from vision_ext.nn.functional import preferred_layout
 from vision_ext.nn.resnet_blocks import BasicBlock, Bottleneck, conv1x1, conv_bn
 
 
@@ -62,7 +63,7 @@ class ResNet(nn.Module):
         if x.shape[1] != self.conv1.in_channels:
             raise ValueError(f"ResNet expects x with {self.conv1.in_channels} channels (dim 1), "
                              f"got {x.shape[1]}; convert the image or build the model with in_channels=")
-        x = self.maxpool(conv_bn(x, self.conv1, self.bn1))
+        x = self.maxpool(conv_bn(preferred_layout(x), self.conv1, self.bn1))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.fc(torch.flatten(self.avgpool(x), 1))
 

@@ -1,0 +1,273 @@
+// CPU: training batch norm + residual add + ReLU, forward and backward.
+// Statistics and gradient sums accumulate in double; per-channel reductions use a
+// fixed partition (channels for NCHW, 64 row chunks for NHWC), so results do not
+// depend on the thread count.
+#include <ATen/ATen.h>
+#include <ATen/OpMathType.h>
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+
+#include <vector>
+
+#include "../residual_common.h"
+#include "vision_ext/batch_norm.h"
+
+namespace vision_ext::cpu {
+namespace {
+
+using residual::RowLayout;
+
+// Sums two per-channel quantities over all elements: row_acc(r, a, b) adds row r's
+// contributions to a/b, indexed by column for NHWC and at [0] for NCHW.
+template <typename RowAcc>
+void reduce_per_channel(const RowLayout& l, const RowAcc& row_acc, std::vector<double>& a, std::vector<double>& b) {
+  const int64_t C = l.channels;
+  a.assign(C, 0.0);
+  b.assign(C, 0.0);
+  if (!l.channels_last) {
+    const int64_t n = l.rows / C;
+    at::parallel_for(0, C, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c)
+        for (int64_t i = 0; i < n; ++i) row_acc(i * C + c, &a[c], &b[c]);
+    });
+    return;
+  }
+  const int64_t chunks = std::min<int64_t>(64, std::max<int64_t>(1, l.rows));
+  std::vector<double> pa(chunks * C, 0.0), pb(chunks * C, 0.0);
+  at::parallel_for(0, chunks, 1, [&](int64_t k0, int64_t k1) {
+    for (int64_t k = k0; k < k1; ++k) {
+      const int64_t r0 = l.rows * k / chunks, r1 = l.rows * (k + 1) / chunks;
+      for (int64_t r = r0; r < r1; ++r) row_acc(r, &pa[k * C], &pb[k * C]);
+    }
+  });
+  for (int64_t k = 0; k < chunks; ++k)
+    for (int64_t c = 0; c < C; ++c) {
+      a[c] += pa[k * C + c];
+      b[c] += pb[k * C + c];
+    }
+}
+
+// Packs (out > 0) of one row into mask bytes.
+template <typename scalar_t>
+void pack_mask_row(const scalar_t* out, int64_t len, unsigned char* mask) {
+  for (int64_t byte = 0; byte * 8 < len; ++byte) {
+    unsigned bits = 0;
+    const int64_t end = std::min<int64_t>(8, len - byte * 8);
+    for (int64_t k = 0; k < end; ++k) bits |= (static_cast<float>(out[byte * 8 + k]) > 0.f ? 1u : 0u) << k;
+    mask[byte] = static_cast<unsigned char>(bits);
+  }
+}
+
+template <typename scalar_t>
+void bn_forward_cpu(const BnForwardParams& p) {
+  using acc_t = at::opmath_type<scalar_t>;
+  const RowLayout l{p.rows, p.row_len, p.channels, p.channels_last};
+  const auto* x = static_cast<const scalar_t*>(p.x);
+  const auto* res = static_cast<const scalar_t*>(p.residual);
+  const auto* gamma = static_cast<const acc_t*>(p.weight);
+  const auto* beta = static_cast<const acc_t*>(p.bias);
+  auto* out = static_cast<scalar_t*>(p.out);
+  auto* mean = static_cast<acc_t*>(p.mean);
+  auto* var = static_cast<acc_t*>(p.var);
+  const int64_t C = p.channels, L = p.row_len;
+
+  // Shift each channel by its first element so the one-pass variance stays well conditioned.
+  std::vector<double> shift(C);
+  for (int64_t c = 0; c < C; ++c)
+    shift[c] = static_cast<double>(p.channels_last ? x[c] : x[c * L]);
+  std::vector<double> s1, s2;
+  reduce_per_channel(
+      l,
+      [&](int64_t r, double* a, double* b) {
+        const scalar_t* xr = x + r * L;
+        if (!p.channels_last) {
+          const double sh = shift[r % C];
+          double sa = 0.0, sb = 0.0;
+#pragma omp simd reduction(+ : sa, sb)
+          for (int64_t j = 0; j < L; ++j) {
+            const double d = static_cast<double>(xr[j]) - sh;
+            sa += d;
+            sb += d * d;
+          }
+          *a += sa;
+          *b += sb;
+        } else {
+#pragma omp simd
+          for (int64_t j = 0; j < L; ++j) {
+            const double d = static_cast<double>(xr[j]) - shift[j];
+            a[j] += d;
+            b[j] += d * d;
+          }
+        }
+      },
+      s1, s2);
+  const double count = static_cast<double>(p.rows) * L / C;
+  std::vector<acc_t> A(C), B(C);
+  for (int64_t c = 0; c < C; ++c) {
+    double m, v;
+    moments_from_shifted_sums(count, s1[c], s2[c], shift[c], &m, &v);
+    mean[c] = static_cast<acc_t>(m);
+    var[c] = static_cast<acc_t>(v);
+    bn_scale_shift<acc_t>(gamma[c], beta[c], mean[c], var[c], p.eps, &A[c], &B[c]);
+  }
+  const int64_t mbytes = mask_row_bytes(L);
+  at::parallel_for(0, p.rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, L)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const scalar_t* xr = x + r * L;
+      const scalar_t* rr = res ? res + r * L : nullptr;
+      scalar_t* orow = out + r * L;
+      const int64_t c0 = p.channels_last ? 0 : r % C;
+      const int64_t cstep = p.channels_last ? 1 : 0;
+#pragma omp simd
+      for (int64_t j = 0; j < L; ++j) {
+        const int64_t c = c0 + cstep * j;
+        acc_t v = static_cast<acc_t>(xr[j]) * A[c] + B[c];
+        if (rr) v += static_cast<acc_t>(rr[j]);
+        orow[j] = static_cast<scalar_t>(p.relu ? relu_value(v) : v);
+      }
+      if (p.mask) pack_mask_row(orow, L, p.mask + r * mbytes);
+    }
+  });
+}
+
+template <typename scalar_t>
+void bn_backward_cpu(const BnBackwardParams& p) {
+  using acc_t = at::opmath_type<scalar_t>;
+  const RowLayout l{p.rows, p.row_len, p.channels, p.channels_last};
+  const auto* g = static_cast<const scalar_t*>(p.grad_out);
+  const auto* x = static_cast<const scalar_t*>(p.x);
+  const auto* gamma = static_cast<const acc_t*>(p.weight);
+  const auto* mean = static_cast<const acc_t*>(p.mean);
+  const auto* var = static_cast<const acc_t*>(p.var);
+  auto* gx = static_cast<scalar_t*>(p.grad_x);
+  auto* gres = static_cast<scalar_t*>(p.grad_residual);
+  const int64_t C = p.channels, L = p.row_len, mbytes = mask_row_bytes(L);
+  auto masked = [&](int64_t r, int64_t j) -> acc_t {
+    const acc_t gv = static_cast<acc_t>(g[r * L + j]);
+    return (!p.mask || mask_bit(p.mask, mbytes, r, j)) ? gv : acc_t(0);
+  };
+  std::vector<double> sum_g, sum_gx;
+  reduce_per_channel(
+      l,
+      [&](int64_t r, double* a, double* b) {
+        const scalar_t* xr = x + r * L;
+        if (!p.channels_last) {
+          const double m = static_cast<double>(mean[r % C]);
+          double sa = 0.0, sb = 0.0;
+#pragma omp simd reduction(+ : sa, sb)
+          for (int64_t j = 0; j < L; ++j) {
+            const double gm = static_cast<double>(masked(r, j));
+            sa += gm;
+            sb += gm * (static_cast<double>(xr[j]) - m);
+          }
+          *a += sa;
+          *b += sb;
+        } else {
+#pragma omp simd
+          for (int64_t j = 0; j < L; ++j) {
+            const double gm = static_cast<double>(masked(r, j));
+            a[j] += gm;
+            b[j] += gm * (static_cast<double>(xr[j]) - static_cast<double>(mean[j]));
+          }
+        }
+      },
+      sum_g, sum_gx);
+  const double count = static_cast<double>(p.rows) * L / C;
+  std::vector<acc_t> K(C), C1(C), C0(C);
+  auto* gw = static_cast<acc_t*>(p.grad_weight);
+  auto* gb = static_cast<acc_t*>(p.grad_bias);
+  for (int64_t c = 0; c < C; ++c) {
+    bn_backward_coeffs<acc_t>(gamma[c], mean[c], var[c], p.eps, count, sum_g[c], sum_gx[c], &K[c], &C1[c], &C0[c],
+                              &gw[c]);
+    gb[c] = static_cast<acc_t>(sum_g[c]);
+  }
+  at::parallel_for(0, p.rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, L)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t c0 = p.channels_last ? 0 : r % C;
+      const int64_t cstep = p.channels_last ? 1 : 0;
+#pragma omp simd
+      for (int64_t j = 0; j < L; ++j) {
+        const int64_t c = c0 + cstep * j;
+        const acc_t gm = masked(r, j);
+        gx[r * L + j] = static_cast<scalar_t>(gm * K[c] + static_cast<acc_t>(x[r * L + j]) * C1[c] + C0[c]);
+        if (gres) gres[r * L + j] = static_cast<scalar_t>(gm);
+      }
+    }
+  });
+}
+
+void check_bn_inputs(const char* op, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  residual::check_activation(op, "x", x);
+  residual::check_per_channel(op, "weight", weight, x);
+  residual::check_per_channel(op, "bias", bias, x);
+  const int64_t per_channel = x.numel() / std::max<int64_t>(1, x.size(1));
+  TORCH_CHECK(per_channel > 1, op, ": expected more than 1 value per channel when training, got input of shape ",
+              x.sizes(), "; use a larger batch or eval mode");
+}
+
+}  // namespace
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> bn_add_relu_cpu(const at::Tensor& x_in,
+                                                                           const at::Tensor& weight,
+                                                                           const at::Tensor& bias,
+                                                                           const std::optional<at::Tensor>& residual,
+                                                                           double eps, bool relu) {
+  const char* op = "vision_ext::bn_add_relu";
+  check_bn_inputs(op, x_in, weight, bias);
+  TORCH_CHECK(eps > 0, op, ": eps must be positive, got ", eps);
+  if (residual) residual::check_residual(op, *residual, x_in.sizes(), x_in);
+  const auto format = residual::layout_of(x_in);
+  const at::Tensor x = x_in.contiguous(format);
+  const at::Tensor res = residual ? residual->contiguous(format) : at::Tensor();
+  const auto acc = residual::acc_type_of(x);
+  const at::Tensor w = weight.to(acc).contiguous(), b = bias.to(acc).contiguous();
+  const auto l = residual::row_layout(x, format);
+  at::Tensor out = at::empty_like(x, x.options(), format);
+  at::Tensor mean = at::empty({x.size(1)}, x.options().dtype(acc));
+  at::Tensor var = at::empty({x.size(1)}, x.options().dtype(acc));
+  at::Tensor mask = at::empty({relu ? l.rows * mask_row_bytes(l.row_len) : 0}, x.options().dtype(at::kByte));
+  BnForwardParams p{x.data_ptr(), res.defined() ? res.data_ptr() : nullptr, w.data_ptr(), b.data_ptr(),
+                    out.data_ptr(), relu ? mask.data_ptr<unsigned char>() : nullptr, mean.data_ptr(),
+                    var.data_ptr(), l.rows, l.row_len, l.channels, l.channels_last, relu, eps};
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "bn_add_relu_cpu",
+                                  [&] { bn_forward_cpu<scalar_t>(p); });
+  return {out, mean, var, mask};
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> bn_add_relu_backward_cpu(
+    const at::Tensor& grad_out, const at::Tensor& x_in, const at::Tensor& weight, const at::Tensor& mean,
+    const at::Tensor& var, const at::Tensor& mask, double eps, bool has_residual) {
+  const char* op = "vision_ext::_bn_add_relu_backward";
+  residual::check_activation(op, "x", x_in);
+  TORCH_CHECK(grad_out.sizes() == x_in.sizes(), op, ": grad_out shape ", grad_out.sizes(), " != x shape ",
+              x_in.sizes());
+  const auto format = residual::layout_of(x_in);
+  const at::Tensor x = x_in.contiguous(format);
+  const at::Tensor g = grad_out.to(x.scalar_type()).contiguous(format);
+  const auto acc = residual::acc_type_of(x);
+  const auto l = residual::row_layout(x, format);
+  TORCH_CHECK(mask.numel() == 0 || mask.numel() == l.rows * mask_row_bytes(l.row_len), op,
+              ": mask has ", mask.numel(), " bytes, expected ", l.rows * mask_row_bytes(l.row_len),
+              " for x of shape ", x.sizes(), " in this memory format; pass the mask bn_add_relu returned");
+  const at::Tensor w = weight.to(acc).contiguous(), m = mean.to(acc).contiguous(), v = var.to(acc).contiguous();
+  const at::Tensor mk = mask.contiguous();
+  at::Tensor gx = at::empty_like(x, x.options(), format);
+  at::Tensor gres = has_residual ? at::empty_like(x, x.options(), format) : at::empty({0}, x.options());
+  at::Tensor gw = at::empty({x.size(1)}, x.options().dtype(acc));
+  at::Tensor gb = at::empty({x.size(1)}, x.options().dtype(acc));
+  BnBackwardParams p{g.data_ptr(), x.data_ptr(), mk.numel() ? mk.data_ptr<unsigned char>() : nullptr,
+                     w.data_ptr(), m.data_ptr(), v.data_ptr(), gx.data_ptr(),
+                     has_residual ? gres.data_ptr() : nullptr, gw.data_ptr(), gb.data_ptr(), l.rows, l.row_len,
+                     l.channels, l.channels_last, eps};
+  if (x.numel() > 0)
+    AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "bn_add_relu_backward_cpu",
+                                    [&] { bn_backward_cpu<scalar_t>(p); });
+  return {gx, gw.to(weight.scalar_type()), gb.to(weight.scalar_type()), gres};
+}
+
+TORCH_LIBRARY_IMPL(vision_ext, CPU, m) {
+  m.impl("bn_add_relu", &bn_add_relu_cpu);
+  m.impl("_bn_add_relu_backward", &bn_add_relu_backward_cpu);
+}
+
+}  // namespace vision_ext::cpu
