@@ -9,7 +9,7 @@
 
 #include <vector>
 
-#include "../residual_common.h"
+#include "../residual_prepare.h"
 #include "vision_ext/batch_norm.h"
 
 namespace vision_ext::cpu {
@@ -196,73 +196,26 @@ void bn_backward_cpu(const BnBackwardParams& p) {
   });
 }
 
-void check_bn_inputs(const char* op, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
-  residual::check_activation(op, "x", x);
-  residual::check_per_channel(op, "weight", weight, x);
-  residual::check_per_channel(op, "bias", bias, x);
-  const int64_t per_channel = x.numel() / std::max<int64_t>(1, x.size(1));
-  TORCH_CHECK(per_channel > 1, op, ": expected more than 1 value per channel when training, got input of shape ",
-              x.sizes(), "; use a larger batch or eval mode");
-}
-
 }  // namespace
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> bn_add_relu_cpu(const at::Tensor& x_in,
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> bn_add_relu_cpu(const at::Tensor& x,
                                                                            const at::Tensor& weight,
                                                                            const at::Tensor& bias,
                                                                            const std::optional<at::Tensor>& residual,
                                                                            double eps, bool relu) {
-  const char* op = "vision_ext::bn_add_relu";
-  check_bn_inputs(op, x_in, weight, bias);
-  TORCH_CHECK(eps > 0, op, ": eps must be positive, got ", eps);
-  if (residual) residual::check_residual(op, *residual, x_in.sizes(), x_in);
-  const auto format = residual::layout_of(x_in);
-  const at::Tensor x = x_in.contiguous(format);
-  const at::Tensor res = residual ? residual->contiguous(format) : at::Tensor();
-  const auto acc = residual::acc_type_of(x);
-  const at::Tensor w = weight.to(acc).contiguous(), b = bias.to(acc).contiguous();
-  const auto l = residual::row_layout(x, format);
-  at::Tensor out = at::empty_like(x, x.options(), format);
-  at::Tensor mean = at::empty({x.size(1)}, x.options().dtype(acc));
-  at::Tensor var = at::empty({x.size(1)}, x.options().dtype(acc));
-  at::Tensor mask = at::empty({relu ? l.rows * mask_row_bytes(l.row_len) : 0}, x.options().dtype(at::kByte));
-  BnForwardParams p{x.data_ptr(), res.defined() ? res.data_ptr() : nullptr, w.data_ptr(), b.data_ptr(),
-                    out.data_ptr(), relu ? mask.data_ptr<unsigned char>() : nullptr, mean.data_ptr(),
-                    var.data_ptr(), l.rows, l.row_len, l.channels, l.channels_last, relu, eps};
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "bn_add_relu_cpu",
-                                  [&] { bn_forward_cpu<scalar_t>(p); });
-  return {out, mean, var, mask};
+  auto c = residual::prepare_bn_forward(x, weight, bias, residual, eps, relu);
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, c.x.scalar_type(), "bn_add_relu_cpu",
+                                  [&] { bn_forward_cpu<scalar_t>(c.params); });
+  return {c.out, c.mean, c.var, c.mask};
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> bn_add_relu_backward_cpu(
-    const at::Tensor& grad_out, const at::Tensor& x_in, const at::Tensor& weight, const at::Tensor& mean,
+    const at::Tensor& grad_out, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& mean,
     const at::Tensor& var, const at::Tensor& mask, double eps, bool has_residual) {
-  const char* op = "vision_ext::_bn_add_relu_backward";
-  residual::check_activation(op, "x", x_in);
-  TORCH_CHECK(grad_out.sizes() == x_in.sizes(), op, ": grad_out shape ", grad_out.sizes(), " != x shape ",
-              x_in.sizes());
-  const auto format = residual::layout_of(x_in);
-  const at::Tensor x = x_in.contiguous(format);
-  const at::Tensor g = grad_out.to(x.scalar_type()).contiguous(format);
-  const auto acc = residual::acc_type_of(x);
-  const auto l = residual::row_layout(x, format);
-  TORCH_CHECK(mask.numel() == 0 || mask.numel() == l.rows * mask_row_bytes(l.row_len), op,
-              ": mask has ", mask.numel(), " bytes, expected ", l.rows * mask_row_bytes(l.row_len),
-              " for x of shape ", x.sizes(), " in this memory format; pass the mask bn_add_relu returned");
-  const at::Tensor w = weight.to(acc).contiguous(), m = mean.to(acc).contiguous(), v = var.to(acc).contiguous();
-  const at::Tensor mk = mask.contiguous();
-  at::Tensor gx = at::empty_like(x, x.options(), format);
-  at::Tensor gres = has_residual ? at::empty_like(x, x.options(), format) : at::empty({0}, x.options());
-  at::Tensor gw = at::empty({x.size(1)}, x.options().dtype(acc));
-  at::Tensor gb = at::empty({x.size(1)}, x.options().dtype(acc));
-  BnBackwardParams p{g.data_ptr(), x.data_ptr(), mk.numel() ? mk.data_ptr<unsigned char>() : nullptr,
-                     w.data_ptr(), m.data_ptr(), v.data_ptr(), gx.data_ptr(),
-                     has_residual ? gres.data_ptr() : nullptr, gw.data_ptr(), gb.data_ptr(), l.rows, l.row_len,
-                     l.channels, l.channels_last, eps};
-  if (x.numel() > 0)
-    AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "bn_add_relu_backward_cpu",
-                                    [&] { bn_backward_cpu<scalar_t>(p); });
-  return {gx, gw.to(weight.scalar_type()), gb.to(weight.scalar_type()), gres};
+  auto c = residual::prepare_bn_backward(grad_out, x, weight, mean, var, mask, eps, has_residual);
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, c.x.scalar_type(), "bn_add_relu_backward_cpu",
+                                  [&] { bn_backward_cpu<scalar_t>(c.params); });
+  return {c.grad_x, c.grad_weight.to(weight.scalar_type()), c.grad_bias.to(weight.scalar_type()), c.grad_residual};
 }
 
 TORCH_LIBRARY_IMPL(vision_ext, CPU, m) {
