@@ -43,8 +43,8 @@ def _fold_sequential(seq: nn.Sequential) -> None:
             seq[i + 1] = nn.Identity()
 
 
-# Foreign classes (torchvision's, the notes' originals) are recognised by name and
-# attributes, then swapped for ours with their exact state.
+# Foreign classes (torchvision's, the notes' originals, copies of them) are recognised by
+# class-name suffix and attributes, then swapped for ours with their exact state.
 _SWAPS = {
     ("BasicBlock", ("conv1", "bn1", "conv2", "bn2")): BasicBlock,
     ("Bottleneck", ("conv1", "bn1", "conv2", "bn2", "conv3", "bn3")): Bottleneck,
@@ -57,7 +57,7 @@ def _as_ours(module: nn.Module) -> nn.Module:
     if isinstance(module, (BasicBlock, Bottleneck, ResidualBlock, BottleneckBlock)):
         return module
     for (name, attrs), cls in _SWAPS.items():
-        if type(module).__name__ == name and all(hasattr(module, a) for a in attrs):
+        if type(module).__name__.endswith(name) and all(hasattr(module, a) for a in attrs):
             module.__class__ = cls  # same submodules and state, our forward
             return module
     return module

@@ -49,8 +49,10 @@ at::Tensor onednn_conv(const at::Tensor& x, const at::Tensor& weight, const std:
                                          at::IntArrayRef, int64_t, std::string_view, std::optional<at::Scalar>,
                                          std::optional<std::string_view>, Scalars,
                                          std::optional<std::string_view>)>();
-  return op.call(x, residual, weight, bias, padding, stride, dilation, groups, "add", std::nullopt, unary,
-                 Scalars(), std::nullopt);
+  // The binary variant takes no unary attr (not "none") when there is no ReLU.
+  const std::optional<std::string_view> post = relu ? std::optional<std::string_view>("relu") : std::nullopt;
+  return op.call(x, residual, weight, bias, padding, stride, dilation, groups, "add", std::nullopt, post, Scalars(),
+                 std::nullopt);
 }
 
 at::Tensor conv_bias_act_cpu(const at::Tensor& x_in, const at::Tensor& weight, const std::optional<at::Tensor>& bias,
