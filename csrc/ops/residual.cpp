@@ -20,3 +20,12 @@ TORCH_LIBRARY_FRAGMENT(vision_ext, m) {
       "_bn_add_relu_backward(Tensor grad_out, Tensor x, Tensor weight, Tensor mean, Tensor var, "
       "Tensor mask, float eps, bool has_residual) -> (Tensor, Tensor, Tensor, Tensor)");
 }
+
+TORCH_LIBRARY_FRAGMENT(vision_ext, m) {
+  // Winograd F(4x4,3x3) weights (C_out, C_in, 3, 3) -> (36, C_in, C_out): pack once, reuse per call.
+  m.def("winograd_pack_weight(Tensor weight) -> Tensor");
+  // post(pre(conv3x3(x, weight) + bias) + residual), stride 1, given packed weights.
+  m.def(
+      "conv3x3_winograd(Tensor x, Tensor packed_weight, Tensor? bias, Tensor? residual, int padding, "
+      "bool inner_relu, bool outer_relu) -> Tensor");
+}

@@ -15,9 +15,20 @@ from vision_ext.ops import residual as ops
 
 
 def preferred_layout(x: torch.Tensor) -> torch.Tensor:
-    """channels_last for CPU activations: oneDNN's convolutions run ~1.4x faster in NHWC."""
+    """channels_last for CPU activations (oneDNN and our Winograd path work in NHWC).
+
+    Networks call this once on their (3-channel, cheap) input; blocks keep the caller's layout.
+    """
     if x.device.type == "cpu" and x.dim() == 4 and x.is_floating_point():
         return x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
+def layout_for(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
+    """A block's input in channels_last when its 3x3 conv runs packed Winograd (NHWC), converted
+    once at block entry so the residual does not get converted again."""
+    if getattr(conv, "winograd_weight", None) is not None:
+        return preferred_layout(x)
     return x
 
 
@@ -29,10 +40,40 @@ def _check_conv_input(x: torch.Tensor, conv: nn.Conv2d) -> None:
                          f"(input shape {tuple(x.shape)})")
 
 
+def winograd_eligible(conv: nn.Conv2d) -> bool:
+    """3x3, stride 1, no dilation or groups, zero padding, fp32 on the CPU, >= 64 channels in and
+    out: where Winograd beats oneDNN's direct conv (below 64 channels its transforms dominate)."""
+    return (conv.kernel_size == (3, 3) and conv.in_channels >= 64 and conv.out_channels >= 64 and conv.stride == (1, 1) and conv.dilation == (1, 1) and conv.groups == 1
+            and conv.padding_mode == "zeros" and not isinstance(conv.padding, str)
+            and conv.padding[0] == conv.padding[1] and conv.weight.device.type == "cpu"
+            and conv.weight.dtype == torch.float32)
+
+
+def pack_winograd(conv: nn.Conv2d) -> None:
+    """Attach Winograd-packed weights to an inference conv (vision_ext.nn.fuse calls this)."""
+    with torch.no_grad():
+        conv.register_buffer("winograd_weight", ops.winograd_pack_weight(conv.weight.detach()), persistent=False)
+    conv.winograd_source = (conv.weight.data_ptr(), conv.weight._version)
+
+
+def _use_winograd(x: torch.Tensor, conv: nn.Conv2d) -> bool:
+    if getattr(conv, "winograd_weight", None) is None or x.device.type != "cpu" or x.dtype != torch.float32:
+        return False
+    if torch.is_grad_enabled() and (x.requires_grad or conv.weight.requires_grad):
+        return False  # the packed path is inference-only
+    if not torch.compiler.is_compiling() and conv.winograd_source != (conv.weight.data_ptr(), conv.weight._version):
+        raise RuntimeError("conv weights changed after vision_ext.nn.fuse() packed them; call fuse() again "
+                           "(or train the unfused model) so inference does not use stale weights")
+    return True
+
+
 def conv_bias_act(x: torch.Tensor, conv: nn.Conv2d, residual: Optional[torch.Tensor] = None,
                   inner_relu: bool = False, outer_relu: bool = False) -> torch.Tensor:
     """post(pre(conv(x) + b) + residual) as one fused op (zero-padded Conv2d)."""
     _check_conv_input(x, conv)
+    if _use_winograd(x, conv):
+        return ops.conv3x3_winograd(x, conv.winograd_weight, conv.bias, residual, conv.padding[0], inner_relu,
+                                    outer_relu)
     if conv.padding_mode != "zeros" or isinstance(conv.padding, str):
         out = conv(x)  # padding modes our op does not cover: eager, same maths
         out = F.relu(out) if inner_relu else out

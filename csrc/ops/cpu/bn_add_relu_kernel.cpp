@@ -7,7 +7,12 @@
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
+#include <cstring>
 #include <vector>
+
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 #include "../residual_prepare.h"
 #include "vision_ext/batch_norm.h"
@@ -130,6 +135,52 @@ void bn_forward_cpu(const BnForwardParams& p) {
   });
 }
 
+// 0/1 keep-flags of the 8 elements a mask byte covers, so a row decodes with vector selects.
+struct MaskLut {
+  unsigned char keep[256][8];
+  MaskLut() {
+    for (int b = 0; b < 256; ++b)
+      for (int k = 0; k < 8; ++k) keep[b][k] = (b >> k) & 1;
+  }
+};
+
+// gm[j] = g[j] where the forward's output was positive (mask bit set), else 0.
+template <typename scalar_t, typename acc_t>
+void masked_grad_row(const scalar_t* g, const unsigned char* mask, int64_t len, acc_t* gm) {
+  static const MaskLut lut;
+  if (!mask) {
+#pragma omp simd
+    for (int64_t j = 0; j < len; ++j) gm[j] = static_cast<acc_t>(g[j]);
+    return;
+  }
+  int64_t start_byte = 0;
+#ifdef __AVX512F__
+  if constexpr (std::is_same_v<scalar_t, float>) {
+    // Two mask bytes are one AVX-512 lane mask: a zero-masking load applies them directly.
+    for (; start_byte * 8 + 16 <= len; start_byte += 2) {
+      uint16_t bits;
+      std::memcpy(&bits, mask + start_byte, 2);
+      _mm512_storeu_ps(gm + start_byte * 8, _mm512_maskz_loadu_ps(bits, g + start_byte * 8));
+    }
+  }
+#endif
+  const int64_t full = len / 8;
+  for (int64_t b = start_byte; b < full; ++b) {
+    const unsigned char* keep = lut.keep[mask[b]];
+#pragma omp simd
+    for (int k = 0; k < 8; ++k) gm[b * 8 + k] = keep[k] ? static_cast<acc_t>(g[b * 8 + k]) : acc_t(0);
+  }
+  for (int64_t j = full * 8; j < len; ++j)
+    gm[j] = lut.keep[mask[full]][j - full * 8] ? static_cast<acc_t>(g[j]) : acc_t(0);
+}
+
+template <typename acc_t>
+acc_t* row_buffer(int64_t len) {
+  thread_local std::vector<acc_t> buffer;
+  if (static_cast<int64_t>(buffer.size()) < len) buffer.resize(len);
+  return buffer.data();
+}
+
 template <typename scalar_t>
 void bn_backward_cpu(const BnBackwardParams& p) {
   using acc_t = at::opmath_type<scalar_t>;
@@ -142,32 +193,30 @@ void bn_backward_cpu(const BnBackwardParams& p) {
   auto* gx = static_cast<scalar_t*>(p.grad_x);
   auto* gres = static_cast<scalar_t*>(p.grad_residual);
   const int64_t C = p.channels, L = p.row_len, mbytes = mask_row_bytes(L);
-  auto masked = [&](int64_t r, int64_t j) -> acc_t {
-    const acc_t gv = static_cast<acc_t>(g[r * L + j]);
-    return (!p.mask || mask_bit(p.mask, mbytes, r, j)) ? gv : acc_t(0);
-  };
+  auto mask_of = [&](int64_t r) { return p.mask ? p.mask + r * mbytes : nullptr; };
+
   std::vector<double> sum_g, sum_gx;
   reduce_per_channel(
       l,
       [&](int64_t r, double* a, double* b) {
+        acc_t* gm = row_buffer<acc_t>(L);
+        masked_grad_row(g + r * L, mask_of(r), L, gm);
         const scalar_t* xr = x + r * L;
         if (!p.channels_last) {
-          const double m = static_cast<double>(mean[r % C]);
-          double sa = 0.0, sb = 0.0;
+          const acc_t m = mean[r % C];
+          acc_t sa = 0, sb = 0;  // one plane in acc_t, planes summed in double
 #pragma omp simd reduction(+ : sa, sb)
           for (int64_t j = 0; j < L; ++j) {
-            const double gm = static_cast<double>(masked(r, j));
-            sa += gm;
-            sb += gm * (static_cast<double>(xr[j]) - m);
+            sa += gm[j];
+            sb += gm[j] * (static_cast<acc_t>(xr[j]) - m);
           }
           *a += sa;
           *b += sb;
         } else {
 #pragma omp simd
           for (int64_t j = 0; j < L; ++j) {
-            const double gm = static_cast<double>(masked(r, j));
-            a[j] += gm;
-            b[j] += gm * (static_cast<double>(xr[j]) - static_cast<double>(mean[j]));
+            a[j] += gm[j];
+            b[j] += gm[j] * (static_cast<acc_t>(xr[j]) - mean[j]);
           }
         }
       },
@@ -182,15 +231,24 @@ void bn_backward_cpu(const BnBackwardParams& p) {
     gb[c] = static_cast<acc_t>(sum_g[c]);
   }
   at::parallel_for(0, p.rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, L)), [&](int64_t r0, int64_t r1) {
+    acc_t* gm = row_buffer<acc_t>(L);
     for (int64_t r = r0; r < r1; ++r) {
-      const int64_t c0 = p.channels_last ? 0 : r % C;
-      const int64_t cstep = p.channels_last ? 1 : 0;
+      masked_grad_row(g + r * L, mask_of(r), L, gm);
+      const scalar_t* xr = x + r * L;
+      scalar_t* out = gx + r * L;
+      if (!p.channels_last) {
+        const int64_t c = r % C;
+        const acc_t k = K[c], c1 = C1[c], c0 = C0[c];
 #pragma omp simd
-      for (int64_t j = 0; j < L; ++j) {
-        const int64_t c = c0 + cstep * j;
-        const acc_t gm = masked(r, j);
-        gx[r * L + j] = static_cast<scalar_t>(gm * K[c] + static_cast<acc_t>(x[r * L + j]) * C1[c] + C0[c]);
-        if (gres) gres[r * L + j] = static_cast<scalar_t>(gm);
+        for (int64_t j = 0; j < L; ++j) out[j] = static_cast<scalar_t>(gm[j] * k + static_cast<acc_t>(xr[j]) * c1 + c0);
+      } else {
+#pragma omp simd
+        for (int64_t j = 0; j < L; ++j)
+          out[j] = static_cast<scalar_t>(gm[j] * K[j] + static_cast<acc_t>(xr[j]) * C1[j] + C0[j]);
+      }
+      if (gres) {
+#pragma omp simd
+        for (int64_t j = 0; j < L; ++j) gres[r * L + j] = static_cast<scalar_t>(gm[j]);
       }
     }
   });
