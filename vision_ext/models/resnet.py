@@ -32,6 +32,9 @@ class ResNet(nn.Module):
         self.fc = nn.Linear(512 * block.expansion, num_classes)
         self.cifar_stem = cifar_stem
         self._init_weights(zero_init_residual)
+        # Weights in the activations' layout: otherwise every conv, its backward and the
+        # gradient accumulation copy them (the layout does not change values or state_dict keys).
+        self.to(memory_format=torch.channels_last)
 
     def _init_weights(self, zero_init_residual: bool) -> None:
         for m in self.modules():

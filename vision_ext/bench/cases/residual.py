@@ -27,7 +27,7 @@ def _inference_case(op, shape, build, device, compile_peer=True, dtype=torch.flo
     torch.manual_seed(0)
     model = _randomize_bn(build()).to(device=device, dtype=dtype).eval()
     fused = vnn.fuse(copy.deepcopy(model))
-    eager = EagerTwin(model).eval()
+    eager = EagerTwin(model).eval().to(memory_format=torch.contiguous_format)
     eager_cl = copy.deepcopy(eager).to(memory_format=torch.channels_last)
     x = torch.randn(*shape, device=device, dtype=dtype)
     x_cl = x.contiguous(memory_format=torch.channels_last)
@@ -42,7 +42,7 @@ def _inference_case(op, shape, build, device, compile_peer=True, dtype=torch.flo
 def _train_step_case(op, shape, build, device, num_classes=10):
     torch.manual_seed(0)
     ours = build().to(device)
-    eager = EagerTwin(ours)
+    eager = EagerTwin(ours).to(memory_format=torch.contiguous_format)
     eager_cl = copy.deepcopy(eager).to(memory_format=torch.channels_last)
     x = torch.randn(*shape, device=device)
     y = torch.randint(0, num_classes, (shape[0],), device=device)
