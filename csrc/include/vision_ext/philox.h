@@ -34,9 +34,10 @@ VE_HD Philox4 philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, 
   return Philox4{{c0, c1, c2, c3}};
 }
 
-// Uniform in the open interval (0, 1): 24 random bits plus half a step, exact in float.
+// Uniform in the open interval (0, 1): 23 random bits plus half a step, exact in float
+// (24 bits would round the top value up to 1.0).
 VE_HD float philox_uniform(uint32_t bits) {
-  return fmaf(static_cast<float>(bits >> 8), 5.9604644775390625e-08f /* 2^-24 */, 2.98023223876953125e-08f);
+  return fmaf(static_cast<float>(bits >> 9), 1.1920928955078125e-07f /* 2^-23 */, 5.9604644775390625e-08f);
 }
 
 VE_HD uint32_t float_bits(float f) {
