@@ -1,0 +1,189 @@
+// DDPM / DDIM / PLMS per-timestep coefficients and per-element maths, shared by
+// the CPU and CUDA kernels (torch-free). Coefficients are computed in double from
+// the alphas_cumprod table and applied in the op's maths type (float for
+// fp16/bf16/fp32 data, double for fp64), so fp16 samples keep their noise at t = 0, 1.
+// Notation (DESIGN.md section 6): ab = alpha_bar_t, abp = alpha_bar of the previous
+// timestep t' in the (possibly strided) schedule, a' = ab/abp, b' = 1 - a'.
+#pragma once
+#include <math.h>
+#include <stdint.h>
+
+#include "vision_ext/macros.h"
+#include "vision_ext/philox.h"
+
+namespace vision_ext {
+
+enum PredictionType : int { kPredEpsilon = 0, kPredSample = 1, kPredV = 2 };
+enum VarianceType : int {
+  kVarFixedSmall = 0,
+  kVarFixedSmallLog = 1,
+  kVarFixedLarge = 2,
+  kVarFixedLargeLog = 3,
+  kVarLearned = 4,
+  kVarLearnedRange = 5
+};
+
+// alpha_bar at timestep t, or `final_ab` for t < 0 (the step past the end of the chain).
+VE_HD double alpha_bar_at(const double* table, int64_t t, double final_ab) { return t >= 0 ? table[t] : final_ab; }
+
+// x0 = cx * x + cm * m and eps = ex * x + em * m for a model output m.
+struct PredictCoeffs {
+  double cx, cm, ex, em;
+};
+
+VE_HD PredictCoeffs predict_coeffs(double ab, int prediction_type) {
+  const double sa = sqrt(ab), sb = sqrt(1.0 - ab);
+  PredictCoeffs c;
+  if (prediction_type == kPredEpsilon) {
+    c = PredictCoeffs{1.0 / sa, -sb / sa, 0.0, 1.0};
+  } else if (prediction_type == kPredSample) {
+    c = PredictCoeffs{0.0, 1.0, 1.0 / sb, -sa / sb};
+  } else {  // v: x0 = sa x - sb v, eps = sb x + sa v
+    c = PredictCoeffs{sa, -sb, sb, sa};
+  }
+  return c;
+}
+
+// Everything a DDPM step needs for one timestep pair, from ab and abp.
+struct DdpmCoeffs {
+  double cx, cm;          // x0 from the model output
+  double c_x0, c_xt;      // posterior mean = c_x0 * x0 + c_xt * x_t
+  double std_fixed;       // sigma for the fixed variance types
+  double log_small, log_large;  // log beta_tilde (clamped) and log beta' for learned_range
+};
+
+VE_HD DdpmCoeffs ddpm_coeffs(double ab, double abp, int prediction_type, int variance_type) {
+  const PredictCoeffs p = predict_coeffs(ab, prediction_type);
+  const double cur_alpha = ab / abp, cur_beta = 1.0 - cur_alpha;
+  double small = (1.0 - abp) / (1.0 - ab) * cur_beta;  // beta_tilde, posterior variance
+  small = small < 1e-20 ? 1e-20 : small;
+  DdpmCoeffs c;
+  c.cx = p.cx;
+  c.cm = p.cm;
+  c.c_x0 = sqrt(abp) * cur_beta / (1.0 - ab);
+  c.c_xt = sqrt(cur_alpha) * (1.0 - abp) / (1.0 - ab);
+  const bool large = variance_type == kVarFixedLarge || variance_type == kVarFixedLargeLog;
+  c.std_fixed = sqrt(large ? cur_beta : small);
+  c.log_small = log(small);
+  c.log_large = log(cur_beta);
+  return c;
+}
+
+// Everything a DDIM step needs; sigma = eta * sqrt(beta_tilde) (Song et al. eq. 16).
+struct DdimCoeffs {
+  double cx, cm, ex, em;  // x0 and eps from the model output
+  double sqrt_ab, inv_sqrt_1mab;  // recompute eps from a clipped x0
+  double c_x0, c_dir, sigma;     // prev = c_x0 x0 + c_dir eps + sigma z
+};
+
+VE_HD DdimCoeffs ddim_coeffs(double ab, double abp, double eta, int prediction_type) {
+  const PredictCoeffs p = predict_coeffs(ab, prediction_type);
+  const double var = (1.0 - abp) / (1.0 - ab) * (1.0 - ab / abp);
+  const double sigma = eta * sqrt(var);
+  double dir2 = 1.0 - abp - sigma * sigma;
+  dir2 = dir2 < 0.0 ? 0.0 : dir2;
+  return DdimCoeffs{p.cx, p.cm, p.ex, p.em, sqrt(ab), 1.0 / sqrt(1.0 - ab), sqrt(abp), sqrt(dir2), sigma};
+}
+
+// PLMS (PNDM's linear multistep) transfer: prev = c_x x - c_e eps, with eps the
+// combined history (v outputs converted: eps = sqrt(ab) v + sqrt(1-ab) x).
+struct PlmsCoeffs {
+  double c_x, c_e, v_m, v_x;
+};
+
+VE_HD PlmsCoeffs plms_coeffs(double ab, double abp, int prediction_type) {
+  const double denom = ab * sqrt(1.0 - abp) + sqrt(ab * (1.0 - ab) * abp);
+  PlmsCoeffs c;
+  c.c_x = sqrt(abp / ab);
+  c.c_e = (abp - ab) / denom;
+  c.v_m = prediction_type == kPredV ? sqrt(ab) : 1.0;
+  c.v_x = prediction_type == kPredV ? sqrt(1.0 - ab) : 0.0;
+  return c;
+}
+
+// q_sample coefficients: x_t = a x0 + b eps.
+VE_HD void q_sample_coeffs(double ab, double* a, double* b) {
+  *a = sqrt(ab);
+  *b = sqrt(1.0 - ab);
+}
+
+// Min-SNR-gamma loss weight (Hang et al. 2023) for the given target; gamma <= 0: weight 1.
+VE_HD double min_snr_weight(double ab, double gamma, int prediction_type) {
+  if (gamma <= 0.0) return 1.0;
+  const double snr = ab / (1.0 - ab);
+  const double clipped = snr < gamma ? snr : gamma;
+  if (prediction_type == kPredEpsilon) return clipped / snr;
+  if (prediction_type == kPredV) return clipped / (snr + 1.0);
+  return clipped;
+}
+
+// Clip or dynamically threshold x0: clip_range > 0 clamps to [-r, r]; thresh > 0 (per
+// sample, from the quantile) clamps to [-s, s] and divides by s.
+template <typename M>
+VE_HD M limit_x0(M x0, M clip_range, M thresh) {
+  if (thresh > M(0)) {
+    x0 = x0 < -thresh ? -thresh : (x0 > thresh ? thresh : x0);
+    return x0 / thresh;
+  }
+  if (clip_range > M(0)) x0 = x0 < -clip_range ? -clip_range : (x0 > clip_range ? clip_range : x0);
+  return x0;
+}
+
+// Per-batch-element coefficients in the maths type M, ready for the element loop.
+template <typename M>
+struct DdpmElem {
+  M cx, cm, c_x0, c_xt, std_fixed, log_small, log_large;
+  bool noisy;  // diffusers adds noise only when t > 0
+};
+
+template <typename M>
+VE_HD DdpmElem<M> ddpm_elem(const double* table, int64_t t, int64_t t_prev, double final_ab, int pred, int var) {
+  const DdpmCoeffs c = ddpm_coeffs(alpha_bar_at(table, t, final_ab), alpha_bar_at(table, t_prev, final_ab), pred, var);
+  return DdpmElem<M>{M(c.cx), M(c.cm), M(c.c_x0), M(c.c_xt), M(c.std_fixed), M(c.log_small), M(c.log_large), t > 0};
+}
+
+// One DDPM element: model output m, sample x, noise z, predicted variance pv.
+template <typename M>
+VE_HD void ddpm_element(const DdpmElem<M>& c, int variance_type, M clip_range, M thresh, M m, M x, M z, M pv,
+                        M* prev, M* x0_out) {
+  M x0 = c.cx * x + c.cm * m;
+  x0 = limit_x0(x0, clip_range, thresh);
+  M out = c.c_x0 * x0 + c.c_xt * x;
+  if (c.noisy) {
+    M sigma = c.std_fixed;
+    if (variance_type == kVarLearned) {
+      sigma = sqrt(pv);
+    } else if (variance_type == kVarLearnedRange) {
+      const M frac = (pv + M(1)) * M(0.5);
+      sigma = exp(M(0.5) * (frac * c.log_large + (M(1) - frac) * c.log_small));
+    }
+    out += sigma * z;
+  }
+  *prev = out;
+  *x0_out = x0;
+}
+
+template <typename M>
+struct DdimElem {
+  M cx, cm, ex, em, sqrt_ab, inv_sqrt_1mab, c_x0, c_dir, sigma;
+};
+
+template <typename M>
+VE_HD DdimElem<M> ddim_elem(const double* table, int64_t t, int64_t t_prev, double final_ab, double eta, int pred) {
+  const DdimCoeffs c = ddim_coeffs(alpha_bar_at(table, t, final_ab), alpha_bar_at(table, t_prev, final_ab), eta, pred);
+  return DdimElem<M>{M(c.cx),     M(c.cm),   M(c.ex),    M(c.em),   M(c.sqrt_ab),
+                     M(c.inv_sqrt_1mab), M(c.c_x0), M(c.c_dir), M(c.sigma)};
+}
+
+template <typename M>
+VE_HD void ddim_element(const DdimElem<M>& c, bool use_clipped, M clip_range, M thresh, M m, M x, M z, M* prev,
+                        M* x0_out) {
+  M x0 = c.cx * x + c.cm * m;
+  M eps = c.ex * x + c.em * m;
+  x0 = limit_x0(x0, clip_range, thresh);
+  if (use_clipped) eps = (x - c.sqrt_ab * x0) * c.inv_sqrt_1mab;
+  *prev = c.c_x0 * x0 + c.c_dir * eps + c.sigma * z;
+  *x0_out = x0;
+}
+
+}  // namespace vision_ext

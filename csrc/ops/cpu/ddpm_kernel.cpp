@@ -1,0 +1,350 @@
+// CPU kernels of the DDPM family: checks -> per-sample coefficients (double, from the
+// alphas_cumprod table) -> one at::parallel_for pass over the elements calling the
+// shared maths in vision_ext/ddpm.h. Noise comes from a tensor or from Philox, drawn
+// into a small per-chunk buffer so the generator loop vectorises.
+#include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
+#include <ATen/OpMathType.h>
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "../ddpm_common.h"
+#include "vision_ext/ddpm.h"
+#include "vision_ext/philox.h"
+
+namespace vision_ext {
+namespace {
+
+using at::Tensor;
+using namespace ddpm_ops;
+
+constexpr int64_t kChunk = 512;   // elements per noise buffer
+constexpr int64_t kGrain = 16384; // below this, one thread (waking others costs more)
+
+// Normals of flat indices [first, first + n) into buf (n <= kChunk).
+void fill_philox(float* buf, uint64_t seed, uint64_t offset, int64_t first, int64_t n) {
+  int64_t k = 0;
+  for (; k < n && ((first + k) & 3); ++k) buf[k] = philox_normal_at(seed, offset, first + k);
+  const int64_t groups = (n - k) >> 2;
+  float* dst = buf + k;
+  const uint64_t g0 = static_cast<uint64_t>(first + k) >> 2;
+#pragma omp simd
+  for (int64_t g = 0; g < groups; ++g) {
+    const Normal4 r = philox_normal4(seed, offset, g0 + g);
+    dst[4 * g] = r.v[0];
+    dst[4 * g + 1] = r.v[1];
+    dst[4 * g + 2] = r.v[2];
+    dst[4 * g + 3] = r.v[3];
+  }
+  for (k += groups * 4; k < n; ++k) buf[k] = philox_normal_at(seed, offset, first + k);
+}
+
+// Timesteps as int64 per sample, range-checked (CPU tensors: checking costs nothing).
+std::vector<int64_t> per_sample(const Tensor& t, int64_t batch, int64_t lo, int64_t hi, const char* name) {
+  const Tensor v = t.to(at::kLong).contiguous().reshape(-1);
+  const int64_t* p = v.data_ptr<int64_t>();
+  std::vector<int64_t> out(batch);
+  for (int64_t b = 0; b < batch; ++b) {
+    out[b] = p[v.numel() == 1 ? 0 : b];
+    TORCH_CHECK(out[b] >= lo && out[b] < hi, name, ": timestep ", out[b], " is out of range [", lo, ", ", hi,
+                ") for a schedule of ", hi, " training timesteps");
+  }
+  return out;
+}
+
+Tensor table_f64(const Tensor& ac) { return ac.to(at::kDouble).contiguous(); }
+
+// Loop over flat element ranges split at sample boundaries: fn(b, first, n).
+template <typename F>
+void for_each_run(int64_t batch, int64_t inner, F fn) {
+  at::parallel_for(0, batch * inner, kGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end;) {
+      const int64_t b = i / inner;
+      const int64_t stop = std::min(end, (b + 1) * inner);
+      for (int64_t j = i; j < stop; j += kChunk) fn(b, j, std::min(kChunk, stop - j));
+      i = stop;
+    }
+  });
+}
+
+Tensor add_noise_cpu(const Tensor& x0, const Tensor& noise, const Tensor& t, const Tensor& ac) {
+  check_float(x0, "original");
+  check_same(noise, x0, "noise", "original");
+  const int64_t batch = check_batched(x0, "original");
+  check_timesteps(t, batch, x0, "timesteps");
+  check_table(ac, x0);
+  const Tensor table = table_f64(ac);
+  const auto ts = per_sample(t, batch, 0, ac.numel(), "timesteps");
+  const Tensor x = x0.contiguous(), n = noise.contiguous();
+  Tensor out = at::empty_like(x);
+  const int64_t inner = batch ? x.numel() / batch : 0;
+  if (x.numel() == 0) return out;
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "add_noise_cpu", [&] {
+    using M = at::opmath_type<scalar_t>;
+    std::vector<M> ca(batch), cb(batch);
+    for (int64_t b = 0; b < batch; ++b) {
+      double a, s;
+      q_sample_coeffs(table.data_ptr<double>()[ts[b]], &a, &s);
+      ca[b] = M(a);
+      cb[b] = M(s);
+    }
+    const scalar_t* px = x.data_ptr<scalar_t>();
+    const scalar_t* pn = n.data_ptr<scalar_t>();
+    scalar_t* po = out.data_ptr<scalar_t>();
+    for_each_run(batch, inner, [&](int64_t b, int64_t first, int64_t len) {
+      const M a = ca[b], s = cb[b];
+      for (int64_t k = first; k < first + len; ++k)
+        po[k] = static_cast<scalar_t>(a * static_cast<M>(px[k]) + s * static_cast<M>(pn[k]));
+    });
+  });
+  return out;
+}
+
+std::tuple<Tensor, Tensor, Tensor> training_target_cpu(const Tensor& x0, const Tensor& noise, const Tensor& t,
+                                                       const Tensor& ac, c10::string_view pred_name, double gamma) {
+  const int pred = parse_prediction_type(std::string(pred_name));
+  check_float(x0, "original");
+  check_same(noise, x0, "noise", "original");
+  const int64_t batch = check_batched(x0, "original");
+  check_timesteps(t, batch, x0, "timesteps");
+  check_table(ac, x0);
+  const Tensor table = table_f64(ac);
+  const auto ts = per_sample(t, batch, 0, ac.numel(), "timesteps");
+  const Tensor x = x0.contiguous(), n = noise.contiguous();
+  Tensor xt = at::empty_like(x), target = at::empty_like(x);
+  Tensor weights = at::empty({batch}, x.options().dtype(at::kFloat));
+  const int64_t inner = batch ? x.numel() / batch : 0;
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "ddpm_training_target_cpu", [&] {
+    using M = at::opmath_type<scalar_t>;
+    std::vector<M> ca(batch), cb(batch);
+    for (int64_t b = 0; b < batch; ++b) {
+      const double ab = table.data_ptr<double>()[ts[b]];
+      double a, s;
+      q_sample_coeffs(ab, &a, &s);
+      ca[b] = M(a);
+      cb[b] = M(s);
+      weights.data_ptr<float>()[b] = static_cast<float>(min_snr_weight(ab, gamma, pred));
+    }
+    if (x.numel() == 0) return;
+    const scalar_t* px = x.data_ptr<scalar_t>();
+    const scalar_t* pn = n.data_ptr<scalar_t>();
+    scalar_t* pxt = xt.data_ptr<scalar_t>();
+    scalar_t* ptg = target.data_ptr<scalar_t>();
+    for_each_run(batch, inner, [&](int64_t b, int64_t first, int64_t len) {
+      const M a = ca[b], s = cb[b];
+      // target = tx * x0 + tn * noise: epsilon (0, 1), sample (1, 0), v (-s, a)
+      const M tx = pred == kPredEpsilon ? M(0) : (pred == kPredSample ? M(1) : -s);
+      const M tn = pred == kPredEpsilon ? M(1) : (pred == kPredSample ? M(0) : a);
+      for (int64_t k = first; k < first + len; ++k) {
+        const M xv = static_cast<M>(px[k]), nv = static_cast<M>(pn[k]);
+        pxt[k] = static_cast<scalar_t>(a * xv + s * nv);
+        ptg[k] = static_cast<scalar_t>(tx * xv + tn * nv);
+      }
+    });
+  });
+  return {xt, target, weights};
+}
+
+// Shared set-up of the DDPM and DDIM steps.
+struct StepInputs {
+  Tensor x, m, noise, threshold, table;
+  int64_t batch, inner, mo_stride;
+  std::vector<int64_t> t, t_prev;
+};
+
+StepInputs step_inputs(const Tensor& mo, const Tensor& sample, const Tensor& t, const Tensor& tp, const Tensor& ac,
+                       const c10::optional<Tensor>& noise, const c10::optional<Tensor>& threshold, int var) {
+  check_float(sample, "sample");
+  const int64_t batch = check_batched(sample, "sample");
+  const bool doubled = check_model_output(mo, sample, var);
+  check_timesteps(t, batch, sample, "timestep");
+  check_timesteps(tp, batch, sample, "prev_timestep");
+  check_table(ac, sample);
+  check_noise(noise, sample);
+  check_threshold(threshold, batch, sample);
+  StepInputs s;
+  s.x = sample.contiguous();
+  s.m = mo.contiguous();
+  s.noise = noise ? noise->contiguous() : Tensor();
+  s.threshold = threshold ? threshold->contiguous() : Tensor();
+  s.table = table_f64(ac);
+  s.batch = batch;
+  s.inner = batch ? s.x.numel() / batch : 0;
+  s.mo_stride = doubled ? 2 * s.inner : s.inner;
+  s.t = per_sample(t, batch, 0, ac.numel(), "timestep");
+  s.t_prev = per_sample(tp, batch, -1, ac.numel(), "prev_timestep");
+  return s;
+}
+
+std::tuple<Tensor, Tensor> ddpm_step_cpu(const Tensor& mo, const Tensor& sample, const Tensor& t, const Tensor& tp,
+                                         const Tensor& ac, const c10::optional<Tensor>& noise,
+                                         const c10::optional<Tensor>& threshold, int64_t seed, int64_t offset,
+                                         c10::string_view pred_name, c10::string_view var_name, double clip_range,
+                                         double final_ab) {
+  const int pred = parse_prediction_type(std::string(pred_name));
+  const int var = parse_variance_type(std::string(var_name));
+  const StepInputs s = step_inputs(mo, sample, t, tp, ac, noise, threshold, var);
+  Tensor prev = at::empty_like(s.x), x0 = at::empty_like(s.x);
+  if (s.x.numel() == 0) return {prev, x0};
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, s.x.scalar_type(), "ddpm_step_cpu", [&] {
+    using M = at::opmath_type<scalar_t>;
+    std::vector<DdpmElem<M>> coeffs;
+    for (int64_t b = 0; b < s.batch; ++b)
+      coeffs.push_back(ddpm_elem<M>(s.table.data_ptr<double>(), s.t[b], s.t_prev[b], final_ab, pred, var));
+    const scalar_t* px = s.x.data_ptr<scalar_t>();
+    const scalar_t* pm = s.m.data_ptr<scalar_t>();
+    const scalar_t* pz = s.noise.defined() ? s.noise.data_ptr<scalar_t>() : nullptr;
+    const float* pth = s.threshold.defined() ? s.threshold.data_ptr<float>() : nullptr;
+    scalar_t* pp = prev.data_ptr<scalar_t>();
+    scalar_t* p0 = x0.data_ptr<scalar_t>();
+    const bool learned = s.mo_stride != s.inner;
+    for_each_run(s.batch, s.inner, [&](int64_t b, int64_t first, int64_t len) {
+      const DdpmElem<M> c = coeffs[b];
+      const M th = pth ? M(pth[b]) : M(0), clip = M(clip_range);
+      float buf[kChunk];
+      const bool philox = c.noisy && !pz;
+      if (philox) fill_philox(buf, seed, offset, first, len);
+      const scalar_t* mb = pm + b * s.mo_stride - b * s.inner;  // model output of element k: mb[k]
+      const int64_t vo = s.inner;
+      for (int64_t k = 0; k < len; ++k) {
+        const int64_t i = first + k;
+        const M z = pz ? static_cast<M>(pz[i]) : (philox ? M(buf[k]) : M(0));
+        const M pv = learned ? static_cast<M>(mb[i + vo]) : M(0);
+        M out, xz;
+        ddpm_element(c, var, clip, th, static_cast<M>(mb[i]), static_cast<M>(px[i]), z, pv, &out, &xz);
+        pp[i] = static_cast<scalar_t>(out);
+        p0[i] = static_cast<scalar_t>(xz);
+      }
+    });
+  });
+  return {prev, x0};
+}
+
+std::tuple<Tensor, Tensor> ddim_step_cpu(const Tensor& mo, const Tensor& sample, const Tensor& t, const Tensor& tp,
+                                         const Tensor& ac, const c10::optional<Tensor>& noise,
+                                         const c10::optional<Tensor>& threshold, int64_t seed, int64_t offset,
+                                         double eta, bool use_clipped, c10::string_view pred_name, double clip_range,
+                                         double final_ab) {
+  const int pred = parse_prediction_type(std::string(pred_name));
+  TORCH_CHECK(eta >= 0.0, "eta: expected a non-negative value (0 = deterministic DDIM, 1 = DDPM-like), got ", eta);
+  const StepInputs s = step_inputs(mo, sample, t, tp, ac, noise, threshold, kVarFixedSmall);
+  Tensor prev = at::empty_like(s.x), x0 = at::empty_like(s.x);
+  if (s.x.numel() == 0) return {prev, x0};
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, s.x.scalar_type(), "ddim_step_cpu", [&] {
+    using M = at::opmath_type<scalar_t>;
+    std::vector<DdimElem<M>> coeffs;
+    for (int64_t b = 0; b < s.batch; ++b)
+      coeffs.push_back(ddim_elem<M>(s.table.data_ptr<double>(), s.t[b], s.t_prev[b], final_ab, eta, pred));
+    const scalar_t* px = s.x.data_ptr<scalar_t>();
+    const scalar_t* pm = s.m.data_ptr<scalar_t>();
+    const scalar_t* pz = s.noise.defined() ? s.noise.data_ptr<scalar_t>() : nullptr;
+    const float* pth = s.threshold.defined() ? s.threshold.data_ptr<float>() : nullptr;
+    scalar_t* pp = prev.data_ptr<scalar_t>();
+    scalar_t* p0 = x0.data_ptr<scalar_t>();
+    for_each_run(s.batch, s.inner, [&](int64_t b, int64_t first, int64_t len) {
+      const DdimElem<M> c = coeffs[b];
+      const M th = pth ? M(pth[b]) : M(0), clip = M(clip_range);
+      float buf[kChunk];
+      const bool philox = eta > 0.0 && !pz;
+      if (philox) fill_philox(buf, seed, offset, first, len);
+      for (int64_t k = 0; k < len; ++k) {
+        const int64_t i = first + k;
+        const M z = (pz && eta > 0.0) ? static_cast<M>(pz[i]) : (philox ? M(buf[k]) : M(0));
+        M out, xz;
+        ddim_element(c, use_clipped, clip, th, static_cast<M>(pm[i]), static_cast<M>(px[i]), z, &out, &xz);
+        pp[i] = static_cast<scalar_t>(out);
+        p0[i] = static_cast<scalar_t>(xz);
+      }
+    });
+  });
+  return {prev, x0};
+}
+
+Tensor plms_step_cpu(const Tensor& sample, at::TensorList outputs, at::ArrayRef<double> weights, const Tensor& t,
+                     const Tensor& tp, const Tensor& ac, c10::string_view pred_name, double final_ab) {
+  const int pred = parse_prediction_type(std::string(pred_name), /*allow_sample=*/false);
+  check_float(sample, "sample");
+  const int64_t batch = check_batched(sample, "sample");
+  TORCH_CHECK(outputs.size() >= 1 && outputs.size() <= 4, "model_outputs: expected 1 to 4 past model outputs, got ",
+              outputs.size());
+  TORCH_CHECK(weights.size() == outputs.size(), "weights: expected one weight per model output (", outputs.size(),
+              "), got ", weights.size());
+  for (const Tensor& o : outputs) check_same(o, sample, "model_outputs[i]", "sample");
+  check_timesteps(t, batch, sample, "timestep");
+  check_timesteps(tp, batch, sample, "prev_timestep");
+  check_table(ac, sample);
+  const Tensor table = table_f64(ac);
+  const auto ts = per_sample(t, batch, 0, ac.numel(), "timestep");
+  const auto tps = per_sample(tp, batch, -1, ac.numel(), "prev_timestep");
+  const Tensor x = sample.contiguous();
+  std::vector<Tensor> es;
+  for (const Tensor& o : outputs) es.push_back(o.contiguous());
+  Tensor out = at::empty_like(x);
+  const int64_t inner = batch ? x.numel() / batch : 0;
+  if (x.numel() == 0) return out;
+  const int n = static_cast<int>(es.size());
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "plms_step_cpu", [&] {
+    using M = at::opmath_type<scalar_t>;
+    std::vector<PlmsCoeffs> coeffs;
+    for (int64_t b = 0; b < batch; ++b) {
+      const double* tab = table.data_ptr<double>();
+      coeffs.push_back(plms_coeffs(alpha_bar_at(tab, ts[b], final_ab), alpha_bar_at(tab, tps[b], final_ab), pred));
+    }
+    const scalar_t* pe[4] = {nullptr, nullptr, nullptr, nullptr};
+    M w[4] = {M(0), M(0), M(0), M(0)};
+    for (int k = 0; k < n; ++k) {
+      pe[k] = es[k].data_ptr<scalar_t>();
+      w[k] = M(weights[k]);
+    }
+    for (int k = n; k < 4; ++k) pe[k] = pe[0];  // weight 0: read something valid
+    const scalar_t* px = x.data_ptr<scalar_t>();
+    scalar_t* po = out.data_ptr<scalar_t>();
+    for_each_run(batch, inner, [&](int64_t b, int64_t first, int64_t len) {
+      const PlmsCoeffs c = coeffs[b];
+      const M cx = M(c.c_x), ce = M(c.c_e), vm = M(c.v_m), vx = M(c.v_x);
+      for (int64_t i = first; i < first + len; ++i) {
+        const M xv = static_cast<M>(px[i]);
+        M e = w[0] * static_cast<M>(pe[0][i]) + w[1] * static_cast<M>(pe[1][i]) + w[2] * static_cast<M>(pe[2][i]) +
+              w[3] * static_cast<M>(pe[3][i]);
+        e = vm * e + vx * xv;
+        po[i] = static_cast<scalar_t>(cx * xv - ce * e);
+      }
+    });
+  });
+  return out;
+}
+
+Tensor philox_normal_like_cpu(const Tensor& input, int64_t seed, int64_t offset) {
+  check_float(input, "input");
+  Tensor out = at::empty(input.sizes(), input.options().memory_format(at::MemoryFormat::Contiguous));
+  const int64_t numel = out.numel();
+  if (numel == 0) return out;
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, out.scalar_type(), "philox_normal_like_cpu", [&] {
+    scalar_t* po = out.data_ptr<scalar_t>();
+    at::parallel_for(0, numel, kGrain, [&](int64_t begin, int64_t end) {
+      float buf[kChunk];
+      for (int64_t i = begin; i < end; i += kChunk) {
+        const int64_t len = std::min(kChunk, end - i);
+        fill_philox(buf, static_cast<uint64_t>(seed), static_cast<uint64_t>(offset), i, len);
+        for (int64_t k = 0; k < len; ++k) po[i + k] = static_cast<scalar_t>(buf[k]);
+      }
+    });
+  });
+  return out;
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(vision_ext, CPU, m) {
+  m.impl("add_noise", &add_noise_cpu);
+  m.impl("ddpm_training_target", &training_target_cpu);
+  m.impl("ddpm_step", &ddpm_step_cpu);
+  m.impl("ddim_step", &ddim_step_cpu);
+  m.impl("plms_step", &plms_step_cpu);
+  m.impl("philox_normal_like", &philox_normal_like_cpu);
+}
+
+}  // namespace vision_ext

@@ -1,0 +1,145 @@
+"""The DDPM U-Net (Ho et al. 2020): residual blocks with time-embedding injection and
+GroupNorm, single-head self-attention at chosen resolutions, sinusoidal time embedding
+and skip connections. UNet(3, 128, (1, 2, 2, 2), 2, (16,), 0.1, 32) is the paper's
+CIFAR-10 model (35.7M parameters).
+
+The residual blocks use standard torch ops; the fused residual kernels
+(vision_ext.ops.residual) are a separate family and can be swapped in later.
+"""
+import math
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoidal embedding of (float) timesteps, [B] -> [B, dim] (the transformer's positions)."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(10000) * torch.arange(half, device=t.device, dtype=torch.float32) / (half - 1))
+    args = t.float()[:, None] * freqs[None]
+    emb = torch.cat([torch.sin(args), torch.cos(args)], dim=1)
+    return F.pad(emb, (0, 1)) if dim % 2 else emb
+
+
+def _norm(ch: int) -> nn.GroupNorm:
+    return nn.GroupNorm(math.gcd(32, ch), ch)
+
+
+class ResBlock(nn.Module):
+    """GN-SiLU-conv, + projected time embedding, GN-SiLU-dropout-conv, plus the (1x1) skip."""
+
+    def __init__(self, in_ch: int, out_ch: int, temb_ch: int, dropout: float):
+        super().__init__()
+        self.norm1, self.conv1 = _norm(in_ch), nn.Conv2d(in_ch, out_ch, 3, padding=1)
+        self.temb = nn.Linear(temb_ch, out_ch)
+        self.norm2, self.drop, self.conv2 = _norm(out_ch), nn.Dropout(dropout), nn.Conv2d(out_ch, out_ch, 3, padding=1)
+        self.skip = nn.Conv2d(in_ch, out_ch, 1) if in_ch != out_ch else nn.Identity()
+
+    def forward(self, x, temb):
+        h = self.conv1(F.silu(self.norm1(x)))
+        h = h + self.temb(F.silu(temb))[:, :, None, None]
+        h = self.conv2(self.drop(F.silu(self.norm2(h))))
+        return self.skip(x) + h
+
+
+class AttnBlock(nn.Module):
+    """Single-head self-attention over all positions, residual."""
+
+    def __init__(self, ch: int):
+        super().__init__()
+        self.norm, self.qkv, self.proj = _norm(ch), nn.Conv2d(ch, 3 * ch, 1), nn.Conv2d(ch, ch, 1)
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        q, k, v = self.qkv(self.norm(x)).reshape(b, 3, c, h * w).transpose(-1, -2).unbind(1)
+        out = F.scaled_dot_product_attention(q, k, v)  # [b, hw, c]
+        return x + self.proj(out.transpose(-1, -2).reshape(b, c, h, w))
+
+
+class Down(nn.Module):
+    def __init__(self, ch):
+        super().__init__()
+        self.conv = nn.Conv2d(ch, ch, 3, stride=2, padding=1)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class Up(nn.Module):
+    def __init__(self, ch):
+        super().__init__()
+        self.conv = nn.Conv2d(ch, ch, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+
+
+class UNet(nn.Module):
+    """unet(x, t) -> predicted noise (or x0 / v) with x's shape; t is [B] or a scalar."""
+
+    def __init__(self, in_channels: int = 3, base_channels: int = 128, channel_mults: Sequence[int] = (1, 2, 2, 2),
+                 num_res_blocks: int = 2, attention_resolutions: Sequence[int] = (16,), dropout: float = 0.1,
+                 image_size: int = 32, out_channels: int = None):
+        super().__init__()
+        if image_size % (2 ** (len(channel_mults) - 1)):
+            raise ValueError(f"image_size: {image_size} must be divisible by 2^(len(channel_mults) - 1) = "
+                             f"{2 ** (len(channel_mults) - 1)}")
+        self.config = dict(in_channels=in_channels, base_channels=base_channels, channel_mults=tuple(channel_mults),
+                           num_res_blocks=num_res_blocks, attention_resolutions=tuple(attention_resolutions),
+                           dropout=dropout, image_size=image_size, out_channels=out_channels)
+        ch, temb = base_channels, 4 * base_channels
+        self.base_channels = base_channels
+        self.temb = nn.Sequential(nn.Linear(ch, temb), nn.SiLU(), nn.Linear(temb, temb))
+        self.conv_in = nn.Conv2d(in_channels, ch, 3, padding=1)
+        self.down = nn.ModuleList()
+        skips, res = [ch], image_size
+        for level, mult in enumerate(channel_mults):
+            for _ in range(num_res_blocks):
+                blocks = [ResBlock(ch, base_channels * mult, temb, dropout)]
+                ch = base_channels * mult
+                if res in attention_resolutions:
+                    blocks.append(AttnBlock(ch))
+                self.down.append(nn.ModuleList(blocks))
+                skips.append(ch)
+            if level != len(channel_mults) - 1:
+                self.down.append(nn.ModuleList([Down(ch)]))
+                skips.append(ch)
+                res //= 2
+        self.mid = nn.ModuleList([ResBlock(ch, ch, temb, dropout), AttnBlock(ch), ResBlock(ch, ch, temb, dropout)])
+        self.up = nn.ModuleList()
+        for level, mult in reversed(list(enumerate(channel_mults))):
+            for _ in range(num_res_blocks + 1):
+                blocks = [ResBlock(ch + skips.pop(), base_channels * mult, temb, dropout)]
+                ch = base_channels * mult
+                if res in attention_resolutions:
+                    blocks.append(AttnBlock(ch))
+                self.up.append(nn.ModuleList(blocks))
+            if level != 0:
+                self.up.append(nn.ModuleList([Up(ch)]))
+                res *= 2
+        self.out = nn.Sequential(_norm(ch), nn.SiLU(), nn.Conv2d(ch, out_channels or in_channels, 3, padding=1))
+
+    @staticmethod
+    def _run(blocks, h, temb):
+        for blk in blocks:
+            h = blk(h, temb) if isinstance(blk, ResBlock) else blk(h)
+        return h
+
+    def forward(self, x: torch.Tensor, t) -> torch.Tensor:
+        t = torch.as_tensor(t, device=x.device)
+        if t.dim() == 0:
+            t = t.expand(x.shape[0])
+        temb = self.temb(timestep_embedding(t, self.base_channels))
+        h = self.conv_in(x)
+        hs = [h]
+        for blocks in self.down:
+            h = self._run(blocks, h, temb)
+            hs.append(h)
+        h = self._run(self.mid, h, temb)
+        for blocks in self.up:
+            if isinstance(blocks[0], ResBlock):
+                h = torch.cat([h, hs.pop()], dim=1)
+            h = self._run(blocks, h, temb)
+        return self.out(h)
