@@ -32,6 +32,15 @@ def test_fused_and_reference_builds_agree(name):
         torch.testing.assert_close(fused(x), plain(x), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("name", ["resnet18", "resnet-v2"])
+def test_same_seed_gives_the_same_initial_weights_in_both_builds(name):
+    torch.manual_seed(0)
+    fused = build_model(name, 10, fused=True).state_dict()
+    torch.manual_seed(0)
+    plain = build_model(name, 10, fused=False).state_dict()
+    assert all(torch.equal(fused[k], plain[k]) for k in plain)
+
+
 def test_resnet101_fused_and_reference_keys_agree():
     a = build_model("resnet101", 10, fused=True).state_dict()
     b = build_model("resnet101", 10, fused=False).state_dict()

@@ -64,13 +64,18 @@ def _fmt_time(seconds: float) -> str:
                                                               else f"{seconds:.1f} s")
 
 
+def _n_epochs(row: dict) -> str:
+    n = len(row["curves"]["test_acc"])
+    return f"{n} epoch" + ("s" if n != 1 else "")
+
+
 def format_table(rows: Sequence[dict]) -> str:
     """Models as columns, quantities as rows, like the notes' table."""
     memory_name = "peak CUDA memory" if rows[0]["memory_kind"].startswith("cuda") else "peak RSS (CPU)"
     lines = [("", [r["label"] for r in rows]),
              ("parameters", [f"{r['parameters'] / 1e6:.2f} M" for r in rows]),
              (memory_name, [f"{r['peak_memory_mib']:.0f} MiB" for r in rows]),
-             (f"total time ({len(rows[0]['curves']['test_acc'])} epochs)", [_fmt_time(r["total_time_s"]) for r in rows]),
+             (f"total time ({_n_epochs(rows[0])})", [_fmt_time(r["total_time_s"]) for r in rows]),
              ("mean epoch time", [f"{r['mean_epoch_time_s']:.1f} s" for r in rows]),
              ("images/s (train)", [f"{r['images_per_s']:.0f}" for r in rows]),
              ("best test accuracy", [f"{100 * r['best_test_acc']:.2f} %" for r in rows])]
