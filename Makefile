@@ -45,8 +45,9 @@ pytest: build
 
 # Compile every torch-free CUDA kernel with nvcc (sm_80, sm_90) and run the
 # host ctest of the shared headers. Needs nvcc and cmake, not a GPU.
-cuda-check:
-	cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release > /dev/null
+cuda-check: deps
+	cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release \
+	  -DTORCH_INCLUDE_DIRS="$$($(VPY) -c 'import sysconfig, torch.utils.cpp_extension as c; print(";".join(c.include_paths() + [sysconfig.get_paths()["include"]]))')" > /dev/null
 	cmake --build build-cuda -j $(JOBS)
 	ctest --test-dir build-cuda --output-on-failure
 

@@ -31,7 +31,7 @@ def _want_cuda():
 def _extension():
     with_cuda = _want_cuda()
     sources = ["csrc/module.cpp"] + _rel("csrc/ops/*.cpp") + _rel("csrc/ops/cpu/*.cpp")
-    cxx = ["-O3", "-std=c++17", "-fopenmp", "-Wall", "-Wno-unknown-pragmas"]
+    cxx = ["-O3", "-std=c++20", "-fopenmp", "-Wall", "-Wno-unknown-pragmas"]
     if os.environ.get("VE_NATIVE", "1") == "1":
         # The CPU kernels are written to auto-vectorise; let them use the host ISA.
         cxx.append("-march=native")
@@ -41,7 +41,7 @@ def _extension():
     if with_cuda:
         sources += _rel("csrc/ops/cuda/*.cpp") + _rel("csrc/kernels/cuda/*.cu")
         macros.append(("VE_WITH_CUDA", None))
-        extra["nvcc"] = ["-O3", "-std=c++17", "--expt-relaxed-constexpr", "-lineinfo"]
+        extra["nvcc"] = ["-O3", "-std=c++20", "--expt-relaxed-constexpr", "-lineinfo"]
         build_cls = CUDAExtension
     archs = os.environ.get("TORCH_CUDA_ARCH_LIST", "(torch default)")
     print(

@@ -48,11 +48,14 @@ class Case:
 
 
 def _allclose(a, b, rtol, atol) -> bool:
+    """Same shape, and relative error ||a - b|| / ||b|| <= rtol (or every element within atol)."""
     if isinstance(a, (tuple, list)):
         return len(a) == len(b) and all(_allclose(x, y, rtol, atol) for x, y in zip(a, b))
-    a = torch.as_tensor(a).detach().float().cpu()
-    b = torch.as_tensor(b).detach().float().cpu()
-    return a.shape == b.shape and torch.allclose(a, b, rtol=rtol, atol=atol)
+    a = torch.as_tensor(a).detach().double().cpu()
+    b = torch.as_tensor(b).detach().double().cpu()
+    if a.shape != b.shape:
+        return False
+    return bool((a - b).abs().max() <= atol) or bool((a - b).norm() <= rtol * b.norm())
 
 
 def _sync(device: str) -> None:
@@ -76,6 +79,32 @@ def time_callable(fn: Callable, args: tuple, device: str, min_time: float = 0.2,
         if len(times) >= 200:
             break
     return statistics.median(times)
+
+
+def time_interleaved(fns: Dict[str, Callable], args: tuple, device: str, min_time: float = 0.2,
+                     rounds: int = 5, warmup: int = 3) -> Dict[str, float]:
+    """Median seconds per call of each callable, timed in alternating rounds.
+
+    On a shared machine the load drifts; alternating ours and the peers round by round
+    exposes every callable to the same drift, so ratios stay honest.
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn(*args)
+    _sync(device)
+    samples: Dict[str, List[float]] = {name: [] for name in fns}
+    per_round = min_time / rounds
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            while True:
+                t0 = time.perf_counter()
+                fn(*args)
+                _sync(device)
+                samples[name].append(time.perf_counter() - t0)
+                if time.perf_counter() - start >= per_round or len(samples[name]) >= 400:
+                    break
+    return {name: statistics.median(v) for name, v in samples.items()}
 
 
 def collect_cases(quick: bool, device: str, families=None) -> List[Case]:

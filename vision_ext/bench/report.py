@@ -5,7 +5,7 @@ from typing import List
 
 import torch
 
-from vision_ext.bench.core import Case, time_callable
+from vision_ext.bench.core import Case, time_interleaved
 
 
 def run_cases(cases: List[Case], min_time: float, progress=print) -> List[dict]:
@@ -14,17 +14,17 @@ def run_cases(cases: List[Case], min_time: float, progress=print) -> List[dict]:
         args = case.args()
         with torch.set_grad_enabled(case.needs_grad):
             ours_out = case.ours(*args)
-            ours_t = time_callable(case.ours, args, case.device, min_time=min_time)
-            peers = {}
+            peers, runnable = {}, {"ours": case.ours}
             for peer, fn in case.peers.items():
                 try:
-                    peer_out = fn(*args)
-                    peers[peer] = {
-                        "seconds": time_callable(fn, args, case.device, min_time=min_time),
-                        "matches": case.compare(ours_out, peer_out),
-                    }
+                    peers[peer] = {"matches": case.compare(ours_out, fn(*args))}
+                    runnable[peer] = fn
                 except Exception as err:  # a peer that cannot run this case is reported, not fatal
                     peers[peer] = {"seconds": None, "matches": None, "error": f"{type(err).__name__}: {err}"}
+            times = time_interleaved(runnable, args, case.device, min_time=min_time * len(runnable))
+            ours_t = times.pop("ours")
+            for peer, seconds in times.items():
+                peers[peer]["seconds"] = seconds
         row = {"family": case.family, "op": case.op, "shape": case.shape, "device": case.device,
                "ours_seconds": ours_t, "peers": peers}
         for p in peers.values():

@@ -4,6 +4,7 @@ from typing import List, Optional, Type, Union
 import torch
 from torch import nn
 
+from vision_ext.nn.functional import preferred_layout
 from vision_ext.nn.resnet_blocks import BasicBlock, Bottleneck, conv1x1, conv_bn
 
 
@@ -31,6 +32,9 @@ class ResNet(nn.Module):
         self.fc = nn.Linear(512 * block.expansion, num_classes)
         self.cifar_stem = cifar_stem
         self._init_weights(zero_init_residual)
+        # Weights in the activations' layout: otherwise every conv, its backward and the
+        # gradient accumulation copy them (the layout does not change values or state_dict keys).
+        self.to(memory_format=torch.channels_last)
 
     def _init_weights(self, zero_init_residual: bool) -> None:
         for m in self.modules():
@@ -62,7 +66,7 @@ class ResNet(nn.Module):
         if x.shape[1] != self.conv1.in_channels:
             raise ValueError(f"ResNet expects x with {self.conv1.in_channels} channels (dim 1), "
                              f"got {x.shape[1]}; convert the image or build the model with in_channels=")
-        x = self.maxpool(conv_bn(x, self.conv1, self.bn1))
+        x = self.maxpool(conv_bn(preferred_layout(x), self.conv1, self.bn1))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.fc(torch.flatten(self.avgpool(x), 1))
 

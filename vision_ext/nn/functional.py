@@ -1,9 +1,9 @@
 """The fused residual primitives the blocks are written in.
 
-Every block's forward is expressed with these three functions; they pick the
-fused op for the mode the module is in (training: batch-stat BN + add + ReLU;
-eval: conv + per-channel affine + add + ReLU in one epilogue; fused: BN folded
-into the conv and the epilogue fused into oneDNN/cuDNN).
+Training: conv, then batch-stat BN + residual add + ReLU in one kernel (saving a
+bit mask, not the pre-activation). Eval: conv, then BN's running-stat affine +
+add + ReLU in one epilogue pass. Fused (vision_ext.nn.fuse): BN folded into the
+conv and bias + add + ReLU fused into the convolution itself.
 """
 from typing import Optional
 
@@ -11,22 +11,103 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vision_ext.ops import residual as ops
+
+
+def preferred_layout(x: torch.Tensor) -> torch.Tensor:
+    """channels_last for CPU activations (oneDNN and our Winograd path work in NHWC).
+
+    Networks call this once on their (3-channel, cheap) input; blocks keep the caller's layout.
+    """
+    if x.device.type == "cpu" and x.dim() == 4 and x.is_floating_point():
+        return x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
+def layout_for(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
+    """A block's input in channels_last when its 3x3 conv runs packed Winograd (NHWC), converted
+    once at block entry so the residual does not get converted again."""
+    if getattr(conv, "winograd_weight", None) is not None:
+        return preferred_layout(x)
+    return x
+
+
+def _check_conv_input(x: torch.Tensor, conv: nn.Conv2d) -> None:
+    if x.dim() != 4:
+        raise ValueError(f"expected a 4-D (N, C, H, W) input, got shape {tuple(x.shape)}")
+    if x.shape[1] != conv.in_channels:
+        raise ValueError(f"expected input with {conv.in_channels} channels (dim 1), got {x.shape[1]} "
+                         f"(input shape {tuple(x.shape)})")
+
+
+def winograd_eligible(conv: nn.Conv2d) -> bool:
+    """3x3, stride 1, no dilation or groups, zero padding, fp32 on the CPU, >= 64 channels in and
+    out: where Winograd beats oneDNN's direct conv (below 64 channels its transforms dominate)."""
+    return (conv.kernel_size == (3, 3) and conv.in_channels >= 64 and conv.out_channels >= 64 and conv.stride == (1, 1) and conv.dilation == (1, 1) and conv.groups == 1
+            and conv.padding_mode == "zeros" and not isinstance(conv.padding, str)
+            and conv.padding[0] == conv.padding[1] and conv.weight.device.type == "cpu"
+            and conv.weight.dtype == torch.float32)
+
+
+def pack_winograd(conv: nn.Conv2d) -> None:
+    """Attach Winograd-packed weights to an inference conv (vision_ext.nn.fuse calls this)."""
+    with torch.no_grad():
+        conv.register_buffer("winograd_weight", ops.winograd_pack_weight(conv.weight.detach()), persistent=False)
+    conv.winograd_source = (conv.weight.data_ptr(), conv.weight._version)
+
+
+def _use_winograd(x: torch.Tensor, conv: nn.Conv2d) -> bool:
+    if getattr(conv, "winograd_weight", None) is None or x.device.type != "cpu" or x.dtype != torch.float32:
+        return False
+    if torch.is_grad_enabled() and (x.requires_grad or conv.weight.requires_grad):
+        return False  # the packed path is inference-only
+    if not torch.compiler.is_compiling() and conv.winograd_source != (conv.weight.data_ptr(), conv.weight._version):
+        raise RuntimeError("conv weights changed after vision_ext.nn.fuse() packed them; call fuse() again "
+                           "(or train the unfused model) so inference does not use stale weights")
+    return True
+
 
 def conv_bias_act(x: torch.Tensor, conv: nn.Conv2d, residual: Optional[torch.Tensor] = None,
                   inner_relu: bool = False, outer_relu: bool = False) -> torch.Tensor:
-    """post(pre(conv(x) + b) + residual) for a Conv2d with zero padding."""
-    out = F.conv2d(x, conv.weight, conv.bias, conv.stride, conv.padding, conv.dilation, conv.groups)
-    if inner_relu:
-        out = F.relu(out)
-    if residual is not None:
-        out = out + residual
-    return F.relu(out) if outer_relu else out
+    """post(pre(conv(x) + b) + residual) as one fused op (zero-padded Conv2d)."""
+    _check_conv_input(x, conv)
+    if _use_winograd(x, conv):
+        return ops.conv3x3_winograd(x, conv.winograd_weight, conv.bias, residual, conv.padding[0], inner_relu,
+                                    outer_relu)
+    if conv.padding_mode != "zeros" or isinstance(conv.padding, str):
+        out = conv(x)  # padding modes our op does not cover: eager, same maths
+        out = F.relu(out) if inner_relu else out
+        out = out + residual if residual is not None else out
+        return F.relu(out) if outer_relu else out
+    return ops.conv_bias_act(x, conv.weight, conv.bias, residual, conv.stride, conv.padding, conv.dilation,
+                             conv.groups, inner_relu, outer_relu)
+
+
+def _update_running_stats(bn: nn.BatchNorm2d, mean: torch.Tensor, var: torch.Tensor, count: int) -> None:
+    """nn.BatchNorm2d's update: exponential (momentum) or cumulative (momentum=None) average,
+    with the unbiased variance."""
+    with torch.no_grad():
+        bn.num_batches_tracked.add_(1)
+        factor = bn.momentum if bn.momentum is not None else 1.0 / float(bn.num_batches_tracked)
+        unbiased = var * (count / max(count - 1, 1))
+        bn.running_mean.mul_(1 - factor).add_(mean.to(bn.running_mean.dtype), alpha=factor)
+        bn.running_var.mul_(1 - factor).add_(unbiased.to(bn.running_var.dtype), alpha=factor)
 
 
 def batch_norm_act(x: torch.Tensor, bn: nn.BatchNorm2d, residual: Optional[torch.Tensor] = None,
                    relu: bool = True) -> torch.Tensor:
-    """relu(bn(x) + residual), with nn.BatchNorm2d's training/eval semantics and running-stat update."""
-    out = bn(x)
-    if residual is not None:
-        out = out + residual
-    return F.relu(out) if relu else out
+    """relu(bn(x) + residual) with nn.BatchNorm2d's train/eval semantics, in one kernel."""
+    if x.dim() != 4 or x.shape[1] != bn.num_features:
+        raise ValueError(f"BatchNorm2d({bn.num_features}) expects a 4-D input with {bn.num_features} channels, "
+                         f"got shape {tuple(x.shape)}")
+    weight = bn.weight if bn.affine else torch.ones(bn.num_features, device=x.device)
+    bias = bn.bias if bn.affine else torch.zeros(bn.num_features, device=x.device)
+    use_batch_stats = bn.training or not bn.track_running_stats
+    if use_batch_stats:
+        out, mean, var = ops.bn_add_relu(x, weight, bias, residual, bn.eps, relu)
+        if bn.training and bn.track_running_stats:
+            _update_running_stats(bn, mean.detach(), var.detach(), x.numel() // x.shape[1])
+        return out
+    scale = weight * torch.rsqrt(bn.running_var + bn.eps)
+    shift = bias - bn.running_mean * scale
+    return ops.residual_epilogue(x, scale, shift, residual, False, relu)

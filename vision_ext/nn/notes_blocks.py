@@ -2,7 +2,7 @@
 import torch
 from torch import nn
 
-from vision_ext.nn.functional import conv_bias_act
+from vision_ext.nn.functional import conv_bias_act, layout_for
 
 
 class ResidualBlock(nn.Module):
@@ -15,6 +15,7 @@ class ResidualBlock(nn.Module):
         self.conv2 = nn.Conv2d(in_channels=c, out_channels=c, kernel_size=3, stride=1, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = layout_for(x, self.conv2)
         out = conv_bias_act(x, self.conv1, outer_relu=True)
         return conv_bias_act(out, self.conv2, residual=x, outer_relu=True)
 
@@ -34,6 +35,7 @@ class BottleneckBlock(nn.Module):
         self.conv3 = nn.Conv2d(in_channels=c // 4, out_channels=c, kernel_size=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = layout_for(x, self.conv2)
         out = conv_bias_act(x, self.conv1, outer_relu=True)
         out = conv_bias_act(out, self.conv2, outer_relu=True)
         return conv_bias_act(out, self.conv3, residual=x, inner_relu=True, outer_relu=True)

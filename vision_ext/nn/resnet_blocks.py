@@ -9,7 +9,7 @@ from typing import Optional
 import torch
 from torch import nn
 
-from vision_ext.nn.functional import batch_norm_act, conv_bias_act
+from vision_ext.nn.functional import batch_norm_act, conv_bias_act, layout_for
 
 
 def conv3x3(in_planes: int, out_planes: int, stride: int = 1, groups: int = 1, dilation: int = 1) -> nn.Conv2d:
@@ -57,6 +57,7 @@ class BasicBlock(nn.Module):
         self.stride = stride
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = layout_for(x, self.conv2)
         identity = shortcut(x, self.downsample)
         out = conv_bn(x, self.conv1, self.bn1)
         return conv_bn(out, self.conv2, self.bn2, residual=identity)
@@ -83,6 +84,7 @@ class Bottleneck(nn.Module):
         self.stride = stride
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = layout_for(x, self.conv2)
         identity = shortcut(x, self.downsample)
         out = conv_bn(x, self.conv1, self.bn1)
         out = conv_bn(out, self.conv2, self.bn2)

@@ -1,60 +1,95 @@
-// Batch-norm arithmetic shared by the CPU and CUDA training kernels.
+// Batch-norm + residual + ReLU arithmetic shared by the CPU and CUDA training kernels.
+// Layout as in epilogue.h: `rows` runs of `row_len` contiguous elements.
 #pragma once
 #include <cmath>
+#include <cstdint>
 
 #include "vision_ext/macros.h"
 
 namespace vision_ext {
 
-// Per-channel statistics in double: count, mean and M2 (sum of squared deviations).
-struct MomentAcc {
-  double n;
-  double mean;
-  double m2;
+// Training forward: out = relu?(x * a[c] + b[c] + residual), statistics from the batch.
+// mask: one bit per element, rows padded to whole bytes (mask_row_bytes), so each
+// row's bits are written by one worker without sharing a byte.
+struct BnForwardParams {
+  const void* x;
+  const void* residual;  // may be null
+  const void* weight;    // accumulate type (float; double for double x)
+  const void* bias;
+  void* out;
+  unsigned char* mask;   // null when relu is off
+  void* mean;            // outputs, accumulate type
+  void* var;             // biased batch variance
+  int64_t rows;
+  int64_t row_len;
+  int64_t channels;
+  bool channels_last;
+  bool relu;
+  double eps;
 };
 
-VE_HD MomentAcc moments_empty() { return MomentAcc{0.0, 0.0, 0.0}; }
+// Backward: grad_x, grad_residual (may be null) from grad_out, x and the mask.
+struct BnBackwardParams {
+  const void* grad_out;
+  const void* x;
+  const unsigned char* mask;  // null when the forward had no ReLU
+  const void* weight;
+  const void* mean;
+  const void* var;
+  void* grad_x;
+  void* grad_residual;  // may be null
+  void* grad_weight;    // accumulate type
+  void* grad_bias;
+  int64_t rows;
+  int64_t row_len;
+  int64_t channels;
+  bool channels_last;
+  double eps;
+};
 
-// Chan et al. parallel merge: combines two partial moments without cancellation.
-VE_HD MomentAcc moments_merge(const MomentAcc& a, const MomentAcc& b) {
-  const double n = a.n + b.n;
-  if (n == 0.0) return a;
-  const double delta = b.mean - a.mean;
-  const double wb = b.n / n;
-  return MomentAcc{n, a.mean + delta * wb, a.m2 + b.m2 + delta * delta * a.n * wb};
+VE_HD int64_t mask_row_bytes(int64_t row_len) { return (row_len + 7) / 8; }
+
+VE_HD bool mask_bit(const unsigned char* mask, int64_t row_bytes, int64_t row, int64_t col) {
+  return (mask[row * row_bytes + (col >> 3)] >> (col & 7)) & 1;
 }
 
-// Moments of a block from its plain sum and sum of squares taken around `shift`
-// (a value close to the mean keeps the squared sum well conditioned).
-VE_HD MomentAcc moments_from_shifted_sums(double n, double sum, double sumsq, double shift) {
-  if (n == 0.0) return moments_empty();
-  const double m = sum / n;
-  double m2 = sumsq - sum * m;
-  if (m2 < 0.0) m2 = 0.0;
-  return MomentAcc{n, shift + m, m2};
+// Sums around a per-channel shift (the first element) keep the one-pass variance well
+// conditioned: var = (s2 - s1^2 / n) / n with s1 = sum(x - shift), s2 = sum((x - shift)^2).
+VE_HD void moments_from_shifted_sums(double n, double s1, double s2, double shift, double* mean, double* var) {
+  if (n <= 0.0) {
+    *mean = 0.0;
+    *var = 0.0;
+    return;
+  }
+  const double m = s1 / n;
+  double v = s2 / n - m * m;
+  *mean = shift + m;
+  *var = v > 0.0 ? v : 0.0;
 }
 
-// Folded affine: y = x * a + b with a = gamma * invstd, b = beta - mean * a.
-VE_HD void bn_affine(float gamma, float beta, float mean, float var, float eps, float* a, float* b) {
-  const float invstd = 1.f / sqrtf(var + eps);
+// Normalise + affine folded into one multiply-add: y = x * a + b.
+template <typename acc_t>
+VE_HD void bn_scale_shift(acc_t gamma, acc_t beta, acc_t mean, acc_t var, double eps, acc_t* a, acc_t* b) {
+  const acc_t invstd = acc_t(1) / sqrt(var + acc_t(eps));
   *a = gamma * invstd;
   *b = beta - mean * (*a);
 }
 
-// Backward coefficients for one channel, from the sums over the masked gradient:
-//   sum_dy = sum(g), sum_dy_xhat = sum(g * xhat); xhat = (x - mean) * invstd.
-// grad_x = k * (g - sum_dy / n - xhat * sum_dy_xhat / n), k = gamma * invstd;
-// written as grad_x = g * k + x * c1 + c0.
-VE_HD void bn_backward_coeffs(float gamma, float mean, float invstd, double sum_dy, double sum_dy_xhat,
-                              double n, float* k, float* c1, float* c0) {
+// Backward coefficients of one channel from sum_g = sum(gm) and sum_gx = sum(gm * (x - mean)),
+// gm the masked output gradient. With xhat = (x - mean) * invstd and k = gamma * invstd:
+//   grad_x = k * (gm - sum_g / n - xhat * sum(gm * xhat) / n) = gm * k + x * c1 + c0,
+//   grad_gamma = sum_gx * invstd, grad_beta = sum_g.
+template <typename acc_t>
+VE_HD void bn_backward_coeffs(acc_t gamma, acc_t mean, acc_t var, double eps, double n, double sum_g,
+                              double sum_gx, acc_t* k, acc_t* c1, acc_t* c0, acc_t* grad_gamma) {
+  const double invstd = 1.0 / sqrt(static_cast<double>(var) + eps);
   const double kk = static_cast<double>(gamma) * invstd;
-  const double proj = sum_dy_xhat / n * invstd;  // multiplies (x - mean) * invstd
-  *k = static_cast<float>(kk);
-  *c1 = static_cast<float>(-kk * proj);
-  *c0 = static_cast<float>(-kk * sum_dy / n + kk * proj * mean);
+  const double proj = n > 0.0 ? sum_gx / n * invstd * invstd : 0.0;  // multiplies (x - mean)
+  const double mean_g = n > 0.0 ? sum_g / n : 0.0;
+  *k = static_cast<acc_t>(kk);
+  *c1 = static_cast<acc_t>(-kk * proj);
+  *c0 = static_cast<acc_t>(-kk * mean_g + kk * proj * static_cast<double>(mean));
+  *grad_gamma = static_cast<acc_t>(sum_gx * invstd);
 }
-
-// Bits of the compact ReLU mask: element i lives in byte i / 8, bit i % 8.
-VE_HD bool mask_bit(const unsigned char* mask, long long i) { return (mask[i >> 3] >> (i & 7)) & 1; }
 
 }  // namespace vision_ext

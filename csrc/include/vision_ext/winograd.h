@@ -1,0 +1,81 @@
+// Winograd F(4x4, 3x3) transforms (Lavin & Gray 2016, interpolation points 0, +-1, +-2, inf).
+// A 3x3 stride-1 convolution over a 6x6 input tile gives a 4x4 output tile with 36
+// multiplies per channel pair instead of 144: Y = A^T [(G g G^T) . (B^T d B)] A.
+// These are the 1-D factors; 2-D transforms apply them to rows, then columns.
+#pragma once
+#include "vision_ext/macros.h"
+
+namespace vision_ext::winograd {
+
+constexpr int kTile = 6;  // input tile edge
+constexpr int kOut = 4;   // output tile edge
+
+// o = B^T d
+template <typename T>
+VE_HD void input_1d(const T* d, T* o) {
+  o[0] = T(4) * d[0] - T(5) * d[2] + d[4];
+  o[1] = -T(4) * d[1] - T(4) * d[2] + d[3] + d[4];
+  o[2] = T(4) * d[1] - T(4) * d[2] - d[3] + d[4];
+  o[3] = -T(2) * d[1] - d[2] + T(2) * d[3] + d[4];
+  o[4] = T(2) * d[1] - d[2] - T(2) * d[3] + d[4];
+  o[5] = T(4) * d[1] - T(5) * d[3] + d[5];
+}
+
+// u = G g
+template <typename T>
+VE_HD void weight_1d(const T* g, T* u) {
+  u[0] = g[0] / T(4);
+  u[1] = -(g[0] + g[1] + g[2]) / T(6);
+  u[2] = -(g[0] - g[1] + g[2]) / T(6);
+  u[3] = g[0] / T(24) + g[1] / T(12) + g[2] / T(6);
+  u[4] = g[0] / T(24) - g[1] / T(12) + g[2] / T(6);
+  u[5] = g[2];
+}
+
+// y = A^T m
+template <typename T>
+VE_HD void output_1d(const T* m, T* y) {
+  const T s12 = m[1] + m[2], d12 = m[1] - m[2], s34 = m[3] + m[4], d34 = m[3] - m[4];
+  y[0] = m[0] + s12 + s34;
+  y[1] = d12 + T(2) * d34;
+  y[2] = s12 + T(4) * s34;
+  y[3] = d12 + T(8) * d34 + m[5];
+}
+
+// 6x6 tile d (row-major) -> B^T d B (row-major).
+template <typename T>
+VE_HD void input_2d(const T* d, T* v) {
+  T tmp[36], col[6], out[6];
+  for (int x = 0; x < 6; ++x) {  // columns: B^T d
+    for (int y = 0; y < 6; ++y) col[y] = d[y * 6 + x];
+    input_1d(col, out);
+    for (int y = 0; y < 6; ++y) tmp[y * 6 + x] = out[y];
+  }
+  for (int y = 0; y < 6; ++y) input_1d(tmp + y * 6, v + y * 6);  // rows: (B^T d) B
+}
+
+// 6x6 transformed product m -> 4x4 output tile A^T m A.
+template <typename T>
+VE_HD void output_2d(const T* m, T* y) {
+  T tmp[24], col[6], out[4];
+  for (int x = 0; x < 6; ++x) {
+    for (int r = 0; r < 6; ++r) col[r] = m[r * 6 + x];
+    output_1d(col, out);
+    for (int r = 0; r < 4; ++r) tmp[r * 6 + x] = out[r];
+  }
+  for (int r = 0; r < 4; ++r) output_1d(tmp + r * 6, y + r * 4);
+}
+
+// 3x3 kernel g -> 6x6 G g G^T.
+template <typename T>
+VE_HD void weight_2d(const T* g, T* u) {
+  T tmp[18], col[3], out[6];
+  for (int x = 0; x < 3; ++x) {
+    for (int r = 0; r < 3; ++r) col[r] = g[r * 3 + x];
+    weight_1d(col, out);
+    for (int r = 0; r < 6; ++r) tmp[r * 3 + x] = out[r];
+  }
+  for (int r = 0; r < 6; ++r) weight_1d(tmp + r * 3, u + r * 6);
+}
+
+}  // namespace vision_ext::winograd

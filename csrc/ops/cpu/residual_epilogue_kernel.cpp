@@ -1,0 +1,93 @@
+// CPU: residual_epilogue and conv_bias_act (oneDNN post-op fusion where it applies).
+#include <ATen/ATen.h>
+#include <ATen/Context.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <torch/library.h>
+
+#include <string_view>
+
+#include "../residual_prepare.h"
+#include "epilogue_cpu.h"
+
+namespace vision_ext::cpu {
+namespace {
+
+using residual::layout_of;
+
+at::Tensor residual_epilogue_cpu(const at::Tensor& x, const std::optional<at::Tensor>& scale,
+                                 const std::optional<at::Tensor>& shift, const std::optional<at::Tensor>& residual,
+                                 bool inner_relu, bool outer_relu) {
+  auto c = residual::prepare_epilogue(x, scale, shift, residual, inner_relu, outer_relu);
+  if (c.x.numel() > 0) epilogue_cpu(c.params, c.x.scalar_type());
+  return c.out;
+}
+
+// oneDNN's fused conv (post-ops: eltwise ReLU, binary add) as ATen registers it for Inductor.
+bool onednn_usable(const at::Tensor& x, const at::Tensor& weight) {
+  return at::hasMKLDNN() && x.scalar_type() == at::kFloat && x.numel() > 0 &&
+         weight.numel() > 0 &&
+         c10::Dispatcher::singleton().findSchema({"mkldnn::_convolution_pointwise", "binary"}).has_value();
+}
+
+at::Tensor onednn_conv(const at::Tensor& x, const at::Tensor& weight, const std::optional<at::Tensor>& bias,
+                       const at::Tensor& residual, at::IntArrayRef stride, at::IntArrayRef padding,
+                       at::IntArrayRef dilation, int64_t groups, bool relu) {
+  using Scalars = c10::List<std::optional<at::Scalar>>;
+  const std::string_view unary = relu ? "relu" : "none";
+  if (!residual.defined()) {
+    static auto op = c10::Dispatcher::singleton()
+                         .findSchemaOrThrow("mkldnn::_convolution_pointwise", "")
+                         .typed<at::Tensor(const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&,
+                                           at::IntArrayRef, at::IntArrayRef, at::IntArrayRef, int64_t,
+                                           std::string_view, Scalars, std::optional<std::string_view>)>();
+    return op.call(x, weight, bias, padding, stride, dilation, groups, unary, Scalars(), std::nullopt);
+  }
+  static auto op = c10::Dispatcher::singleton()
+                       .findSchemaOrThrow("mkldnn::_convolution_pointwise", "binary")
+                       .typed<at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                         const std::optional<at::Tensor>&, at::IntArrayRef, at::IntArrayRef,
+                                         at::IntArrayRef, int64_t, std::string_view, std::optional<at::Scalar>,
+                                         std::optional<std::string_view>, Scalars,
+                                         std::optional<std::string_view>)>();
+  // The binary variant takes no unary attr (not "none") when there is no ReLU.
+  const std::optional<std::string_view> post = relu ? std::optional<std::string_view>("relu") : std::nullopt;
+  return op.call(x, residual, weight, bias, padding, stride, dilation, groups, "add", std::nullopt, post, Scalars(),
+                 std::nullopt);
+}
+
+at::Tensor conv_bias_act_cpu(const at::Tensor& x_in, const at::Tensor& weight, const std::optional<at::Tensor>& bias,
+                             const std::optional<at::Tensor>& residual, at::IntArrayRef stride,
+                             at::IntArrayRef padding, at::IntArrayRef dilation, int64_t groups, bool inner_relu,
+                             bool outer_relu) {
+  const char* op = "vision_ext::conv_bias_act";
+  const auto out_sizes = residual::check_conv(op, x_in, weight, bias, residual, stride, padding, dilation, groups);
+  const auto format = layout_of(x_in);
+  const at::Tensor x = x_in.contiguous(format);
+  at::Tensor res;
+  if (residual) res = residual->contiguous(format);
+  if (onednn_usable(x, weight)) {
+    if (!inner_relu || !res.defined())
+      return onednn_conv(x, weight, bias, res, stride, padding, dilation, groups, inner_relu || outer_relu);
+    // relu(relu(conv + b) + residual): oneDNN fuses the inner ReLU, our epilogue the rest, in place.
+    at::Tensor out = onednn_conv(x, weight, bias, at::Tensor(), stride, padding, dilation, groups, true);
+    res = res.contiguous(layout_of(out));
+    epilogue_cpu(residual::epilogue_params(out, {}, {}, res, out, false, outer_relu), out.scalar_type());
+    return out;
+  }
+  at::Tensor out = at::convolution(x, weight, std::nullopt, stride, padding, dilation, false, {0, 0}, groups)
+                       .contiguous(format);
+  if (out.numel() == 0) return out;
+  if (res.defined()) res = res.contiguous(layout_of(out));
+  const at::Tensor shift = residual::per_channel_as(bias, out);
+  epilogue_cpu(residual::epilogue_params(out, {}, shift, res, out, inner_relu, outer_relu), out.scalar_type());
+  return out;
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(vision_ext, CPU, m) {
+  m.impl("residual_epilogue", &residual_epilogue_cpu);
+  m.impl("conv_bias_act", &conv_bias_act_cpu);
+}
+
+}  // namespace vision_ext::cpu

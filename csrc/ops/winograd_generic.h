@@ -1,0 +1,87 @@
+// Device-generic Winograd F(4x4,3x3) through ATen ops: weight packing for every device,
+// and the reference/CUDA path of conv3x3_winograd (the CPU fp32 path has its own kernel).
+// The transform matrices are built from the torch-free 1-D transforms, so both paths
+// share one definition.
+#pragma once
+#include <ATen/ATen.h>
+
+#include "residual_common.h"
+#include "vision_ext/winograd.h"
+
+namespace vision_ext::winograd {
+
+// The matrix of a 1-D transform with `in` inputs and `out` outputs, applied to unit vectors.
+template <int In, int Out, typename F>
+inline at::Tensor transform_matrix(F fn, const at::TensorOptions& opts) {
+  at::Tensor m = at::zeros({Out, In}, at::kDouble);
+  for (int j = 0; j < In; ++j) {
+    double e[In] = {}, o[Out];
+    e[j] = 1.0;
+    fn(e, o);
+    for (int i = 0; i < Out; ++i) m[i][j] = o[i];
+  }
+  return m.to(opts);
+}
+
+inline void check_packed(const char* op, const at::Tensor& packed, int64_t c_in) {
+  TORCH_CHECK(packed.dim() == 3 && packed.size(0) == 36 && packed.size(1) == c_in, op,
+              ": packed_weight must come from winograd_pack_weight: shape (36, C_in=", c_in, ", C_out), got ",
+              packed.sizes());
+}
+
+inline at::Tensor pack_weight(const at::Tensor& w) {
+  TORCH_CHECK(w.dim() == 4 && w.size(2) == 3 && w.size(3) == 3, "vision_ext::winograd_pack_weight: weight must be "
+              "(C_out, C_in, 3, 3), got ", w.sizes());
+  TORCH_CHECK(at::isFloatingType(w.scalar_type()), "vision_ext::winograd_pack_weight: weight must be floating, got ",
+              w.scalar_type());
+  // Pack in float64 then cast: the fp32 transform of G's sixths would add rounding.
+  const at::Tensor g = transform_matrix<3, 6>(weight_1d<double>, w.options().dtype(at::kDouble));
+  const at::Tensor u = at::matmul(at::matmul(g, w.to(at::kDouble)), g.t());  // (C_out, C_in, 6, 6)
+  return u.permute({2, 3, 1, 0}).reshape({36, w.size(1), w.size(0)}).to(w.scalar_type()).contiguous();
+}
+
+// Output shape checks shared by both paths; returns (H_out, W_out).
+inline std::pair<int64_t, int64_t> check_call(const at::Tensor& x, const at::Tensor& packed,
+                                              const std::optional<at::Tensor>& bias,
+                                              const std::optional<at::Tensor>& residual, int64_t padding) {
+  const char* op = "vision_ext::conv3x3_winograd";
+  residual::check_activation(op, "x", x);
+  check_packed(op, packed, x.size(1));
+  TORCH_CHECK(packed.scalar_type() == x.scalar_type() && packed.device() == x.device(), op,
+              ": packed_weight must match x's dtype and device (", x.scalar_type(), ", ", x.device(), "), got ",
+              packed.scalar_type(), ", ", packed.device());
+  TORCH_CHECK(padding >= 0, op, ": padding must be non-negative, got ", padding);
+  const int64_t ho = x.size(2) + 2 * padding - 2, wo = x.size(3) + 2 * padding - 2;
+  TORCH_CHECK(ho > 0 && wo > 0, op, ": input spatial size ", x.sizes().slice(2), " is too small for a 3x3 kernel "
+              "with padding ", padding);
+  if (bias)
+    TORCH_CHECK(bias->dim() == 1 && bias->size(0) == packed.size(2), op, ": bias must have shape (C_out,) = (",
+                packed.size(2), ",), got ", bias->sizes());
+  if (residual) residual::check_residual(op, *residual, {x.size(0), packed.size(2), ho, wo}, x);
+  return {ho, wo};
+}
+
+inline at::Tensor conv_generic(const at::Tensor& x, const at::Tensor& packed, const std::optional<at::Tensor>& bias,
+                               const std::optional<at::Tensor>& residual, int64_t padding, bool inner_relu,
+                               bool outer_relu) {
+  const auto [ho, wo] = check_call(x, packed, bias, residual, padding);
+  const int64_t n = x.size(0), k = packed.size(2), th = (ho + 3) / 4, tw = (wo + 3) / 4;
+  const auto opts = x.options();
+  const at::Tensor bt = transform_matrix<6, 6>(input_1d<double>, opts);
+  const at::Tensor at_ = transform_matrix<6, 4>(output_1d<double>, opts);
+  const at::Tensor xp = at::constant_pad_nd(x, {padding, tw * 4 + 2 - x.size(3) - padding, padding,
+                                                th * 4 + 2 - x.size(2) - padding});
+  const at::Tensor tiles = xp.unfold(2, 6, 4).unfold(3, 6, 4);                 // N, C, th, tw, 6, 6
+  const at::Tensor v = at::matmul(at::matmul(bt, tiles), bt.t());              // N, C, th, tw, 6, 6
+  const at::Tensor vv = v.permute({4, 5, 0, 2, 3, 1}).reshape({36, n * th * tw, x.size(1)});
+  const at::Tensor m = at::bmm(vv, packed).reshape({6, 6, n, th, tw, k}).permute({2, 3, 4, 5, 0, 1});
+  const at::Tensor y = at::matmul(at::matmul(at_, m), at_.t());                // N, th, tw, K, 4, 4
+  at::Tensor out = y.permute({0, 3, 1, 4, 2, 5}).reshape({n, k, th * 4, tw * 4})
+                       .slice(2, 0, ho).slice(3, 0, wo).contiguous(residual::layout_of(x));
+  if (bias) out = out + bias->view({1, -1, 1, 1});
+  if (inner_relu) out = at::relu(out);
+  if (residual) out = out + *residual;
+  return outer_relu ? at::relu(out) : out;
+}
+
+}  // namespace vision_ext::winograd
