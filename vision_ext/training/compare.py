@@ -99,7 +99,8 @@ def plot(rows: Sequence[dict], path: str, title: str) -> None:
             ax.plot(epochs, r["curves"][f"train_{kind}"], color=colour, marker="o", ms=3, label=f"{r['label']} train")
             ax.plot(epochs, r["curves"][f"test_{kind}"], color=colour, ls="--", marker="s", ms=3,
                     label=f"{r['label']} test")
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
+    # Log scale: an early test loss (BN running statistics after a few steps) can dwarf the rest.
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss (log scale)", title="loss", yscale="log")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy", ylim=(0, 1.02))
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
