@@ -178,14 +178,14 @@ __global__ void finalize_grads(BnBackwardParams p, const double* partial, double
   double sum_g, sum_gx;
   channel_sums(partial, p.channels, c, &sum_g, &sum_gx);
   acc_t k, c1, c0, gw;
-  bn_backward_coeffs<acc_t>(static_cast<const acc_t*>(p.weight)[c], static_cast<const acc_t*>(p.mean)[c],
-                            static_cast<const acc_t*>(p.var)[c], p.eps,
+  bn_backward_coeffs<acc_t>(static_cast<const acc_t*>(p.weight)[c], static_cast<const acc_t*>(p.var)[c], p.eps,
                             static_cast<double>(p.rows) * p.row_len / p.channels, sum_g, sum_gx, &k, &c1, &c0, &gw);
   static_cast<acc_t*>(p.grad_weight)[c] = gw;
   static_cast<acc_t*>(p.grad_bias)[c] = static_cast<acc_t>(sum_g);
   coef[c * 4] = k;
   coef[c * 4 + 1] = c1;
   coef[c * 4 + 2] = c0;
+  coef[c * 4 + 3] = static_cast<const acc_t*>(p.mean)[c];
 }
 
 template <typename T>
@@ -202,7 +202,8 @@ __global__ void apply_backward(BnBackwardParams p, const double* coef) {
     const int64_t c = channel_of(row, col, p.channels, p.channels_last);
     const bool keep = p.mask == nullptr || mask_bit(p.mask, mbytes, row, col);
     const acc_t gm = keep ? to_acc(g[i]) : acc_t(0);
-    gx[i] = from_acc<T>(gm * static_cast<acc_t>(coef[c * 4]) + to_acc(x[i]) * static_cast<acc_t>(coef[c * 4 + 1]) +
+    const acc_t centred = to_acc(x[i]) - static_cast<acc_t>(coef[c * 4 + 3]);
+    gx[i] = from_acc<T>(gm * static_cast<acc_t>(coef[c * 4]) + centred * static_cast<acc_t>(coef[c * 4 + 1]) +
                         static_cast<acc_t>(coef[c * 4 + 2]));
     if (gres) gres[i] = from_acc<T>(gm);
   }

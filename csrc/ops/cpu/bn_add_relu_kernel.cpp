@@ -226,8 +226,7 @@ void bn_backward_cpu(const BnBackwardParams& p) {
   auto* gw = static_cast<acc_t*>(p.grad_weight);
   auto* gb = static_cast<acc_t*>(p.grad_bias);
   for (int64_t c = 0; c < C; ++c) {
-    bn_backward_coeffs<acc_t>(gamma[c], mean[c], var[c], p.eps, count, sum_g[c], sum_gx[c], &K[c], &C1[c], &C0[c],
-                              &gw[c]);
+    bn_backward_coeffs<acc_t>(gamma[c], var[c], p.eps, count, sum_g[c], sum_gx[c], &K[c], &C1[c], &C0[c], &gw[c]);
     gb[c] = static_cast<acc_t>(sum_g[c]);
   }
   at::parallel_for(0, p.rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, L)), [&](int64_t r0, int64_t r1) {
@@ -238,13 +237,14 @@ void bn_backward_cpu(const BnBackwardParams& p) {
       scalar_t* out = gx + r * L;
       if (!p.channels_last) {
         const int64_t c = r % C;
-        const acc_t k = K[c], c1 = C1[c], c0 = C0[c];
+        const acc_t k = K[c], c1 = C1[c], c0 = C0[c], m = mean[c];
 #pragma omp simd
-        for (int64_t j = 0; j < L; ++j) out[j] = static_cast<scalar_t>(gm[j] * k + static_cast<acc_t>(xr[j]) * c1 + c0);
+        for (int64_t j = 0; j < L; ++j)
+          out[j] = static_cast<scalar_t>(gm[j] * k + (static_cast<acc_t>(xr[j]) - m) * c1 + c0);
       } else {
 #pragma omp simd
         for (int64_t j = 0; j < L; ++j)
-          out[j] = static_cast<scalar_t>(gm[j] * K[j] + static_cast<acc_t>(xr[j]) * C1[j] + C0[j]);
+          out[j] = static_cast<scalar_t>(gm[j] * K[j] + (static_cast<acc_t>(xr[j]) - mean[j]) * C1[j] + C0[j]);
       }
       if (gres) {
 #pragma omp simd
