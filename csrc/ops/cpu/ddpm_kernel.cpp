@@ -9,6 +9,10 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <math.h>
+#if defined(__AVX512F__) || defined(__AVX__)
+#include <immintrin.h>
+#endif
 #include <vector>
 
 #include "../ddpm_common.h"
@@ -21,25 +25,113 @@ namespace {
 using at::Tensor;
 using namespace ddpm_ops;
 
-constexpr int64_t kChunk = 512;   // elements per noise buffer
+constexpr int64_t kChunk = 1024;  // elements per noise buffer (a multiple of 4 * kLanes)
 constexpr int64_t kGrain = 16384; // below this, one thread (waking others costs more)
+constexpr int kLanes = 16;        // Philox blocks generated side by side (one AVX-512 register of words)
 
-// Normals of flat indices [first, first + n) into buf (n <= kChunk).
-void fill_philox(float* buf, uint64_t seed, uint64_t offset, int64_t first, int64_t n) {
-  int64_t k = 0;
-  for (; k < n && ((first + k) & 3); ++k) buf[k] = philox_normal_at(seed, offset, first + k);
-  const int64_t groups = (n - k) >> 2;
-  float* dst = buf + k;
-  const uint64_t g0 = static_cast<uint64_t>(first + k) >> 2;
+// In-place sqrtf over kLanes floats. sqrtf is correctly rounded, so the vector instruction gives the
+// very bits of the scalar call; written out because math-errno keeps the compiler from vectorising it.
+inline void sqrt_lanes(float* v) {
+#if defined(__AVX512F__)
+  _mm512_storeu_ps(v, _mm512_sqrt_ps(_mm512_loadu_ps(v)));
+#elif defined(__AVX__)
+  for (int l = 0; l < kLanes; l += 8) _mm256_storeu_ps(v + l, _mm256_sqrt_ps(_mm256_loadu_ps(v + l)));
+#else
+  for (int l = 0; l < kLanes; ++l) v[l] = sqrtf(v[l]);
+#endif
+}
+
+// The 4 * kLanes normals of Philox blocks g0 .. g0 + kLanes - 1 into out, in flat order: the same
+// operations as philox_normal4 (shared header), laid out lane-wise so every stage vectorises.
+inline void philox_normals_lanes(uint64_t seed, uint64_t offset, uint64_t g0, float* out) {
+  alignas(64) uint32_t c0[kLanes], c1[kLanes], c2[kLanes], c3[kLanes];
+  const uint32_t o0 = static_cast<uint32_t>(offset), o1 = static_cast<uint32_t>(offset >> 32);
 #pragma omp simd
-  for (int64_t g = 0; g < groups; ++g) {
-    const Normal4 r = philox_normal4(seed, offset, g0 + g);
-    dst[4 * g] = r.v[0];
-    dst[4 * g + 1] = r.v[1];
-    dst[4 * g + 2] = r.v[2];
-    dst[4 * g + 3] = r.v[3];
+  for (int l = 0; l < kLanes; ++l) {
+    const uint64_t g = g0 + static_cast<uint64_t>(l);
+    c0[l] = static_cast<uint32_t>(g);
+    c1[l] = static_cast<uint32_t>(g >> 32);
+    c2[l] = o0;
+    c3[l] = o1;
   }
-  for (k += groups * 4; k < n; ++k) buf[k] = philox_normal_at(seed, offset, first + k);
+  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
+#if defined(__AVX512F__)
+  // 32x32 -> 64-bit products with vpmuludq: each 64-bit lane carries one 32-bit word in its low half
+  // (vpmuludq reads only those; the high halves carry junk that never reaches a low half), so a
+  // round is two multiplies, two shifts and two three-way xors per 8 words. Integer maths: the
+  // words are exactly those of philox4x32_10.
+  {
+    const __m512i m0 = _mm512_set1_epi64(kPhiloxM0), m1 = _mm512_set1_epi64(kPhiloxM1);
+    for (int h = 0; h < kLanes; h += 8) {
+      __m512i x0 = _mm512_cvtepu32_epi64(_mm256_load_si256(reinterpret_cast<const __m256i*>(c0 + h)));
+      __m512i x1 = _mm512_cvtepu32_epi64(_mm256_load_si256(reinterpret_cast<const __m256i*>(c1 + h)));
+      __m512i x2 = _mm512_cvtepu32_epi64(_mm256_load_si256(reinterpret_cast<const __m256i*>(c2 + h)));
+      __m512i x3 = _mm512_cvtepu32_epi64(_mm256_load_si256(reinterpret_cast<const __m256i*>(c3 + h)));
+      uint32_t kk0 = k0, kk1 = k1;
+      for (int round = 0; round < 10; ++round) {
+        const __m512i p0 = _mm512_mul_epu32(x0, m0), p1 = _mm512_mul_epu32(x2, m1);
+        x0 = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p1, 32), x1, _mm512_set1_epi64(kk0), 0x96);
+        x1 = p1;
+        x2 = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p0, 32), x3, _mm512_set1_epi64(kk1), 0x96);
+        x3 = p0;
+        kk0 += kPhiloxW0;
+        kk1 += kPhiloxW1;
+      }
+      _mm256_store_si256(reinterpret_cast<__m256i*>(c0 + h), _mm512_cvtepi64_epi32(x0));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(c1 + h), _mm512_cvtepi64_epi32(x1));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(c2 + h), _mm512_cvtepi64_epi32(x2));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(c3 + h), _mm512_cvtepi64_epi32(x3));
+    }
+  }
+#else
+  for (int round = 0; round < 10; ++round) {
+#pragma omp simd
+    for (int l = 0; l < kLanes; ++l) {
+      const uint64_t p0 = static_cast<uint64_t>(kPhiloxM0) * c0[l];
+      const uint64_t p1 = static_cast<uint64_t>(kPhiloxM1) * c2[l];
+      const uint32_t hi0 = static_cast<uint32_t>(p0 >> 32), lo0 = static_cast<uint32_t>(p0);
+      const uint32_t hi1 = static_cast<uint32_t>(p1 >> 32), lo1 = static_cast<uint32_t>(p1);
+      c0[l] = hi1 ^ c1[l] ^ k0;
+      c1[l] = lo1;
+      c2[l] = hi0 ^ c3[l] ^ k1;
+      c3[l] = lo0;
+    }
+    k0 += kPhiloxW0;
+    k1 += kPhiloxW1;
+  }
+#endif
+  alignas(64) float r0[kLanes], r1[kLanes], sn0[kLanes], cs0[kLanes], sn1[kLanes], cs1[kLanes];
+#pragma omp simd
+  for (int l = 0; l < kLanes; ++l) {
+    r0[l] = -2.f * philox_log(philox_uniform(c0[l]));
+    r1[l] = -2.f * philox_log(philox_uniform(c2[l]));
+    float s, c;
+    philox_sincos_2pi(philox_uniform(c1[l]), &s, &c);
+    sn0[l] = s;
+    cs0[l] = c;
+    philox_sincos_2pi(philox_uniform(c3[l]), &s, &c);
+    sn1[l] = s;
+    cs1[l] = c;
+  }
+  sqrt_lanes(r0);
+  sqrt_lanes(r1);
+#pragma omp simd
+  for (int l = 0; l < kLanes; ++l) {
+    out[4 * l] = r0[l] * cs0[l];
+    out[4 * l + 1] = r0[l] * sn0[l];
+    out[4 * l + 2] = r1[l] * cs1[l];
+    out[4 * l + 3] = r1[l] * sn1[l];
+  }
+}
+
+// Normals of flat indices [first, first + n) (n <= kChunk); returns where index `first` landed in
+// buf, which holds kBuf floats: whole Philox blocks from block first / 4 on.
+constexpr int64_t kBuf = kChunk + 4 * kLanes + 4 * kLanes;
+const float* fill_philox(float* buf, uint64_t seed, uint64_t offset, int64_t first, int64_t n) {
+  const uint64_t g_begin = static_cast<uint64_t>(first) >> 2;
+  const uint64_t g_end = (static_cast<uint64_t>(first + n) + 3) >> 2;
+  for (uint64_t g = g_begin; g < g_end; g += kLanes) philox_normals_lanes(seed, offset, g, buf + 4 * (g - g_begin));
+  return buf + (first & 3);
 }
 
 // Timesteps as int64 per sample, range-checked (CPU tensors: checking costs nothing).
@@ -179,6 +271,45 @@ StepInputs step_inputs(const Tensor& mo, const Tensor& sample, const Tensor& t, 
   return s;
 }
 
+// How one run of elements draws its noise and limits x0; chosen once per run, outside the loop.
+enum class NoiseSrc { kNone, kTensor, kPhilox };
+enum class Limit { kNone, kClip, kThresh };
+
+// DDPM elements [0, n) of one sample with a fixed variance: the maths of ddpm_element (shared header)
+// with every per-call switch resolved at compile time, so the loop is branch-free and vectorises.
+template <NoiseSrc NZ, Limit LIM, typename scalar_t, typename M, typename Z>
+void ddpm_run_fixed(const DdpmElem<M>& c, M clip, M th, const scalar_t* __restrict pm, const scalar_t* __restrict px,
+                    const Z* __restrict pz, scalar_t* __restrict pp, scalar_t* __restrict p0, int64_t n) {
+  const M cx = c.cx, cm = c.cm, c_x0 = c.c_x0, c_xt = c.c_xt, sigma = c.std_fixed;
+#pragma omp simd
+  for (int64_t k = 0; k < n; ++k) {
+    const M x = static_cast<M>(px[k]);
+    M x0 = cx * x + cm * static_cast<M>(pm[k]);
+    if (LIM == Limit::kThresh) {
+      x0 = x0 < -th ? -th : (x0 > th ? th : x0);
+      x0 = x0 / th;
+    } else if (LIM == Limit::kClip) {
+      x0 = x0 < -clip ? -clip : (x0 > clip ? clip : x0);
+    }
+    M out = c_x0 * x0 + c_xt * x;
+    if (NZ != NoiseSrc::kNone) out += sigma * static_cast<M>(pz[k]);
+    pp[k] = static_cast<scalar_t>(out);
+    p0[k] = static_cast<scalar_t>(x0);
+  }
+}
+
+template <NoiseSrc NZ, typename scalar_t, typename M, typename Z>
+void ddpm_run_fixed_limit(const DdpmElem<M>& c, M clip, M th, const scalar_t* pm, const scalar_t* px, const Z* pz,
+                          scalar_t* pp, scalar_t* p0, int64_t n) {
+  if (th > M(0)) {
+    ddpm_run_fixed<NZ, Limit::kThresh>(c, clip, th, pm, px, pz, pp, p0, n);
+  } else if (clip > M(0)) {
+    ddpm_run_fixed<NZ, Limit::kClip>(c, clip, th, pm, px, pz, pp, p0, n);
+  } else {
+    ddpm_run_fixed<NZ, Limit::kNone>(c, clip, th, pm, px, pz, pp, p0, n);
+  }
+}
+
 std::tuple<Tensor, Tensor> ddpm_step_cpu(const Tensor& mo, const Tensor& sample, const Tensor& t, const Tensor& tp,
                                          const Tensor& ac, const c10::optional<Tensor>& noise,
                                          const c10::optional<Tensor>& threshold, int64_t seed, int64_t offset,
@@ -192,6 +323,7 @@ std::tuple<Tensor, Tensor> ddpm_step_cpu(const Tensor& mo, const Tensor& sample,
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, s.x.scalar_type(), "ddpm_step_cpu", [&] {
     using M = at::opmath_type<scalar_t>;
     std::vector<DdpmElem<M>> coeffs;
+    coeffs.reserve(s.batch);
     for (int64_t b = 0; b < s.batch; ++b)
       coeffs.push_back(ddpm_elem<M>(s.table.data_ptr<double>(), s.t[b], s.t_prev[b], final_ab, pred, var));
     const scalar_t* px = s.x.data_ptr<scalar_t>();
@@ -201,17 +333,31 @@ std::tuple<Tensor, Tensor> ddpm_step_cpu(const Tensor& mo, const Tensor& sample,
     scalar_t* pp = prev.data_ptr<scalar_t>();
     scalar_t* p0 = x0.data_ptr<scalar_t>();
     const bool learned = s.mo_stride != s.inner;
+    const M clip = M(clip_range);
     for_each_run(s.batch, s.inner, [&](int64_t b, int64_t first, int64_t len) {
-      const DdpmElem<M> c = coeffs[b];
-      const M th = pth ? M(pth[b]) : M(0), clip = M(clip_range);
-      float buf[kChunk];
+      const DdpmElem<M>& c = coeffs[b];
+      const M th = pth ? M(pth[b]) : M(0);
+      alignas(64) float buf[kBuf];
       const bool philox = c.noisy && !pz;
-      if (philox) fill_philox(buf, seed, offset, first, len);
+      const float* zb = philox ? fill_philox(buf, seed, offset, first, len) : nullptr;
       const scalar_t* mb = pm + b * s.mo_stride - b * s.inner;  // model output of element k: mb[k]
+      if (var != kVarLearned && var != kVarLearnedRange) {
+        if (!c.noisy) {
+          ddpm_run_fixed_limit<NoiseSrc::kNone>(c, clip, th, mb + first, px + first, pz, pp + first, p0 + first, len);
+        } else if (pz) {
+          ddpm_run_fixed_limit<NoiseSrc::kTensor>(c, clip, th, mb + first, px + first, pz + first, pp + first,
+                                                  p0 + first, len);
+        } else {
+          ddpm_run_fixed_limit<NoiseSrc::kPhilox>(c, clip, th, mb + first, px + first, zb, pp + first, p0 + first,
+                                                  len);
+        }
+        return;
+      }
+      // Learned variances: sqrt / exp per element, through the shared element maths.
       const int64_t vo = s.inner;
       for (int64_t k = 0; k < len; ++k) {
         const int64_t i = first + k;
-        const M z = pz ? static_cast<M>(pz[i]) : (philox ? M(buf[k]) : M(0));
+        const M z = pz ? static_cast<M>(pz[i]) : (philox ? M(zb[k]) : M(0));
         const M pv = learned ? static_cast<M>(mb[i + vo]) : M(0);
         M out, xz;
         ddpm_element(c, var, clip, th, static_cast<M>(mb[i]), static_cast<M>(px[i]), z, pv, &out, &xz);
@@ -247,9 +393,9 @@ std::tuple<Tensor, Tensor> ddim_step_cpu(const Tensor& mo, const Tensor& sample,
     for_each_run(s.batch, s.inner, [&](int64_t b, int64_t first, int64_t len) {
       const DdimElem<M> c = coeffs[b];
       const M th = pth ? M(pth[b]) : M(0), clip = M(clip_range);
-      float buf[kChunk];
+      alignas(64) float buf_[kBuf];
       const bool philox = eta > 0.0 && !pz;
-      if (philox) fill_philox(buf, seed, offset, first, len);
+      const float* buf = philox ? fill_philox(buf_, seed, offset, first, len) : nullptr;
       for (int64_t k = 0; k < len; ++k) {
         const int64_t i = first + k;
         const M z = (pz && eta > 0.0) ? static_cast<M>(pz[i]) : (philox ? M(buf[k]) : M(0));
@@ -325,10 +471,10 @@ Tensor philox_normal_like_cpu(const Tensor& input, int64_t seed, int64_t offset)
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, out.scalar_type(), "philox_normal_like_cpu", [&] {
     scalar_t* po = out.data_ptr<scalar_t>();
     at::parallel_for(0, numel, kGrain, [&](int64_t begin, int64_t end) {
-      float buf[kChunk];
+      alignas(64) float buf_[kBuf];
       for (int64_t i = begin; i < end; i += kChunk) {
         const int64_t len = std::min(kChunk, end - i);
-        fill_philox(buf, static_cast<uint64_t>(seed), static_cast<uint64_t>(offset), i, len);
+        const float* buf = fill_philox(buf_, static_cast<uint64_t>(seed), static_cast<uint64_t>(offset), i, len);
         for (int64_t k = 0; k < len; ++k) po[i + k] = static_cast<scalar_t>(buf[k]);
       }
     });
