@@ -1,0 +1,172 @@
+// Fused CPU Harris / min-eigenvalue response over a tile of rows: derivatives,
+// products, window sums and the score in one pass, with a ring of B row sums
+// instead of full-size temporaries. The per-element order of every sum is the
+// one of corner_derivatives_at() and the CUDA kernel, so results are bit-identical.
+#pragma once
+#include <algorithm>
+#include <vector>
+
+#include "vision_ext/harris.h"
+
+namespace vision_ext {
+namespace corners {
+
+template <typename T>
+struct ResponseScratch {
+  std::vector<T> vs, vd, dx, dy, prod, ring, a, b, c;
+  void resize(int w, int block, int r) {
+    vs.assign(w + 2 * r, T(0));
+    vd.assign(w + 2 * r, T(0));
+    dx.assign(w, T(0));
+    dy.assign(w, T(0));
+    prod.assign(3 * (w + block - 1), T(0));
+    ring.assign(3 * static_cast<size_t>(block) * w, T(0));
+    a.assign(w, T(0));
+    b.assign(w, T(0));
+    c.assign(w, T(0));
+  }
+};
+
+// Fill the 'r' pad cells on each side of line[r .. r+w) by the border rule.
+template <typename T>
+inline void pad_line(T* line, int w, int left, int right, int border) {
+  for (int i = 1; i <= left; ++i) {
+    const int m = border_index(-i, w, border);
+    line[left - i] = m < 0 ? T(0) : line[left + m];
+  }
+  for (int i = 0; i < right; ++i) {
+    const int m = border_index(w + i, w, border);
+    line[left + w + i] = m < 0 ? T(0) : line[left + m];
+  }
+}
+
+// Dx, Dy of in-image row y into s.dx / s.dy.
+template <typename In, typename T>
+inline void derivative_row(const In* src, int y, const CornerParams& p, const SobelTaps& tp, ResponseScratch<T>& s) {
+  const int W = p.width, H = p.height;
+  const int R = std::max(tp.smooth_r, tp.deriv_r);
+  T* vs = s.vs.data() + R;
+  T* vd = s.vd.data() + R;
+  std::fill(vs, vs + W, T(0));
+  std::fill(vd, vd + W, T(0));
+  for (int j = -tp.smooth_r; j <= tp.smooth_r; ++j) {
+    const int yy = border_index(y + j, H, p.border);
+    if (yy < 0) continue;
+    const T t = static_cast<T>(tp.smooth[j + tp.smooth_r]);
+    const In* row = src + static_cast<long long>(yy) * W;
+    for (int x = 0; x < W; ++x) vs[x] = vs[x] + t * static_cast<T>(row[x]);
+  }
+  for (int j = -tp.deriv_r; j <= tp.deriv_r; ++j) {
+    const T t = static_cast<T>(tp.deriv[j + tp.deriv_r]);
+    if (t == T(0)) continue;
+    const int yy = border_index(y + j, H, p.border);
+    if (yy < 0) continue;
+    const In* row = src + static_cast<long long>(yy) * W;
+    for (int x = 0; x < W; ++x) vd[x] = vd[x] + t * static_cast<T>(row[x]);
+  }
+  pad_line(s.vs.data(), W, R, R, p.border);
+  pad_line(s.vd.data(), W, R, R, p.border);
+  T* dx = s.dx.data();
+  T* dy = s.dy.data();
+  std::fill(dx, dx + W, T(0));
+  std::fill(dy, dy + W, T(0));
+  for (int i = -tp.deriv_r; i <= tp.deriv_r; ++i) {
+    const T t = static_cast<T>(tp.deriv[i + tp.deriv_r]);
+    if (t == T(0)) continue;
+    const T* v = vs + i;
+    for (int x = 0; x < W; ++x) dx[x] = dx[x] + t * v[x];
+  }
+  for (int i = -tp.smooth_r; i <= tp.smooth_r; ++i) {
+    const T t = static_cast<T>(tp.smooth[i + tp.smooth_r]);
+    const T* v = vd + i;
+    for (int x = 0; x < W; ++x) dy[x] = dy[x] + t * v[x];
+  }
+  const T sc = static_cast<T>(p.scale);
+  for (int x = 0; x < W; ++x) {
+    dx[x] = dx[x] * sc;
+    dy[x] = dy[x] * sc;
+  }
+}
+
+// Window sums along x of Dx*Dx, Dx*Dy, Dy*Dy for cov row yy (any integer) into out[3][W].
+template <typename In, typename T>
+inline void window_row(const In* src, int yy, const CornerParams& p, const SobelTaps& tp, ResponseScratch<T>& s,
+                       T* out) {
+  const int W = p.width, B = p.block_size, lo = B / 2, hi = B - 1 - lo;
+  const int ym = border_index(yy, p.height, p.border);
+  if (ym < 0) {
+    std::fill(out, out + 3 * W, T(0));
+    return;
+  }
+  derivative_row(src, ym, p, tp, s);
+  const int pw = W + B - 1;
+  T* pxx = s.prod.data();
+  T* pxy = pxx + pw;
+  T* pyy = pxy + pw;
+  const T* dx = s.dx.data();
+  const T* dy = s.dy.data();
+  for (int x = 0; x < W; ++x) {
+    pxx[lo + x] = dx[x] * dx[x];
+    pxy[lo + x] = dx[x] * dy[x];
+    pyy[lo + x] = dy[x] * dy[x];
+  }
+  pad_line(pxx, W, lo, hi, p.border);
+  pad_line(pxy, W, lo, hi, p.border);
+  pad_line(pyy, W, lo, hi, p.border);
+  T* hxx = out;
+  T* hxy = out + W;
+  T* hyy = out + 2 * W;
+  for (int x = 0; x < W; ++x) {
+    hxx[x] = pxx[x];
+    hxy[x] = pxy[x];
+    hyy[x] = pyy[x];
+  }
+  for (int j = 1; j < B; ++j)
+    for (int x = 0; x < W; ++x) {
+      hxx[x] = hxx[x] + pxx[x + j];
+      hxy[x] = hxy[x] + pxy[x + j];
+      hyy[x] = hyy[x] + pyy[x + j];
+    }
+}
+
+// Response rows [y0, y1) of one plane (src and dst contiguous H x W).
+template <typename In, typename T>
+void corner_response_rows(const In* src, T* dst, const CornerParams& p, int y0, int y1) {
+  const SobelTaps tp = sobel_taps(p.ksize);
+  const int W = p.width, B = p.block_size, lo = B / 2, hi = B - 1 - lo;
+  ResponseScratch<T> s;
+  s.resize(W, B, std::max(tp.smooth_r, tp.deriv_r));
+  const int first = y0 - lo;
+  for (int yy = first; yy <= y1 - 1 + hi; ++yy) {
+    window_row(src, yy, p, tp, s, s.ring.data() + 3 * static_cast<size_t>(W) * ((yy - first) % B));
+    const int y = yy - hi;
+    if (y < y0) continue;
+    // Rows y-lo .. y+hi live in ring slots (y - y0 + i) % B, summed top to bottom.
+    T* a = s.a.data();
+    T* b = s.b.data();
+    T* c = s.c.data();
+    for (int i = 0; i < B; ++i) {
+      const T* r = s.ring.data() + 3 * static_cast<size_t>(W) * ((y - y0 + i) % B);
+      if (i == 0) {
+        std::copy(r, r + W, a);
+        std::copy(r + W, r + 2 * W, b);
+        std::copy(r + 2 * W, r + 3 * W, c);
+      } else {
+        for (int x = 0; x < W; ++x) {
+          a[x] = a[x] + r[x];
+          b[x] = b[x] + r[W + x];
+          c[x] = c[x] + r[2 * W + x];
+        }
+      }
+    }
+    T* out = dst + static_cast<long long>(y) * W;
+    if (p.harris) {
+      for (int x = 0; x < W; ++x) out[x] = harris_from_sums(a[x], b[x], c[x], p.k);
+    } else {
+      for (int x = 0; x < W; ++x) out[x] = min_eigen_from_sums(a[x], b[x], c[x]);
+    }
+  }
+}
+
+}  // namespace corners
+}  // namespace vision_ext
