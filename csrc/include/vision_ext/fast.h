@@ -24,6 +24,16 @@ VE_HD void fast_circle_point(int n, int k, int* dx, int* dy) {
   *dy = c[k % n][1];
 }
 
+// Element offsets of the circle points for a row stride (computed once per image on the CPU).
+template <int N>
+VE_HD void fast_circle_offsets(long long stride, long long* offs) {
+  for (int k = 0; k < N; ++k) {
+    int dx, dy;
+    fast_circle_point(N, k, &dx, &dy);
+    offs[k] = dy * stride + dx;
+  }
+}
+
 // Circle values around the pixel at `center` (row stride in elements).
 template <int N>
 VE_HD void fast_load_circle(const unsigned char* center, long long stride, int* out) {
@@ -34,42 +44,46 @@ VE_HD void fast_load_circle(const unsigned char* center, long long stride, int* 
   }
 }
 
+// Bit k set where circle point k is brighter than v+t (bright) or darker than v-t (dark).
+template <int N>
+VE_HD void fast_masks(int v, const int* p, int t, unsigned* bright, unsigned* dark) {
+  unsigned b = 0, d = 0;
+  for (int k = 0; k < N; ++k) {
+    b |= static_cast<unsigned>(p[k] > v + t) << k;
+    d |= static_cast<unsigned>(p[k] < v - t) << k;
+  }
+  *bright = b;
+  *dark = d;
+}
+
+// Bit k of the result = bit (k + s) % N of m (cyclic rotation of an N-bit mask).
+template <int N>
+VE_HD unsigned fast_rotate(unsigned m, int s) {
+  const unsigned full = (1u << N) - 1u;
+  return s == 0 ? m : ((m >> s) | (m << (N - s))) & full;
+}
+
+// Does the cyclic N-bit mask hold N/2+1 consecutive set bits, and pass OpenCV's pair test?
+// OpenCV first requires, for each of 8 pairs (k, k+8) of its 25-entry wrapped circle, one
+// pixel of the pair in the class; for 16 points the arc test implies it, for 12 and 8
+// points it rejects some arcs, so it is kept for exactness.
+template <int N>
+VE_HD bool fast_class_has_arc(unsigned m) {
+  const int K = N / 2;
+  if (((m | fast_rotate<N>(m, 8 % N)) & 0xFFu) != 0xFFu) return false;
+  unsigned run = m;
+  for (int i = 1; i <= K; ++i) run &= fast_rotate<N>(m, i);
+  return run != 0;
+}
+
 // Is the pixel with value v and circle values p[N] a corner at threshold t (0..255)?
 // A corner has N/2+1 contiguous (wrapping) circle pixels all brighter than v+t or all
-// darker than v-t. OpenCV first requires, for each of 8 pairs (k, k+8) of its 25-entry
-// wrapped circle, one pixel of the pair in the class; for 16 points that is implied by
-// the arc test, for 12 and 8 points it rejects some arcs, so it is kept for exactness.
+// darker than v-t.
 template <int N>
 VE_HD bool fast_is_corner(int v, const int* p, int t) {
-  const int K = N / 2;
-  int dark_ok = 1, bright_ok = 1;
-  const int pairs[8] = {0, 2, 4, 6, 1, 3, 5, 7};
-  for (int i = 0; i < 8; ++i) {
-    const int a = p[pairs[i] % N], b = p[(pairs[i] + 8) % N];
-    dark_ok &= (a < v - t) | (b < v - t);
-    bright_ok &= (a > v + t) | (b > v + t);
-  }
-  if (dark_ok) {
-    int run = 0;
-    for (int k = 0; k < N + K + 1; ++k) {
-      if (p[k % N] < v - t) {
-        if (++run > K) return true;
-      } else {
-        run = 0;
-      }
-    }
-  }
-  if (bright_ok) {
-    int run = 0;
-    for (int k = 0; k < N + K + 1; ++k) {
-      if (p[k % N] > v + t) {
-        if (++run > K) return true;
-      } else {
-        run = 0;
-      }
-    }
-  }
-  return false;
+  unsigned bright, dark;
+  fast_masks<N>(v, p, t, &bright, &dark);
+  return fast_class_has_arc<N>(dark) || fast_class_has_arc<N>(bright);
 }
 
 // OpenCV's FAST score: the largest threshold at which the pixel is still a corner by the

@@ -4,6 +4,7 @@
 // one of corner_derivatives_at() and the CUDA kernel, so results are bit-identical.
 #pragma once
 #include <algorithm>
+#include <cstddef>
 #include <vector>
 
 #include "vision_ext/harris.h"
@@ -40,6 +41,44 @@ inline void pad_line(T* line, int w, int left, int right, int border) {
   }
 }
 
+// Small loops over restrict pointers: GCC vectorises these without alias checks.
+template <typename T>
+inline void products(const T* VE_RESTRICT dx, const T* VE_RESTRICT dy, T* VE_RESTRICT xx, T* VE_RESTRICT xy,
+                     T* VE_RESTRICT yy, int n) {
+  for (std::ptrdiff_t x = 0; x < n; ++x) {
+    xx[x] = dx[x] * dx[x];
+    xy[x] = dx[x] * dy[x];
+    yy[x] = dy[x] * dy[x];
+  }
+}
+
+// h[x] = p[x] + p[x+1] + ... + p[x+B-1], summed left to right.
+template <typename T>
+inline void window_sum_x(const T* VE_RESTRICT p, T* VE_RESTRICT h, int n, int block) {
+  for (std::ptrdiff_t x = 0; x < n; ++x) h[x] = p[x];
+  for (int j = 1; j < block; ++j) {
+    const T* VE_RESTRICT q = p + j;
+    for (std::ptrdiff_t x = 0; x < n; ++x) h[x] = h[x] + q[x];
+  }
+}
+
+template <typename T>
+inline void accumulate(T* VE_RESTRICT acc, const T* VE_RESTRICT r, int n) {
+  for (std::ptrdiff_t x = 0; x < n; ++x) acc[x] = acc[x] + r[x];
+}
+
+template <typename T>
+inline void harris_row(const T* VE_RESTRICT a, const T* VE_RESTRICT b, const T* VE_RESTRICT c, T* VE_RESTRICT out,
+                       int n, double k) {
+  for (std::ptrdiff_t x = 0; x < n; ++x) out[x] = harris_from_sums(a[x], b[x], c[x], k);
+}
+
+template <typename T>
+inline void min_eigen_row(const T* VE_RESTRICT a, const T* VE_RESTRICT b, const T* VE_RESTRICT c, T* VE_RESTRICT out,
+                          int n) {
+  for (std::ptrdiff_t x = 0; x < n; ++x) out[x] = min_eigen_from_sums(a[x], b[x], c[x]);
+}
+
 // Dx, Dy of in-image row y into s.dx / s.dy.
 template <typename In, typename T>
 inline void derivative_row(const In* src, int y, const CornerParams& p, const SobelTaps& tp, ResponseScratch<T>& s) {
@@ -54,7 +93,7 @@ inline void derivative_row(const In* src, int y, const CornerParams& p, const So
     if (yy < 0) continue;
     const T t = static_cast<T>(tp.smooth[j + tp.smooth_r]);
     const In* row = src + static_cast<long long>(yy) * W;
-    for (int x = 0; x < W; ++x) vs[x] = vs[x] + t * static_cast<T>(row[x]);
+    for (std::ptrdiff_t x = 0; x < W; ++x) vs[x] = vs[x] + t * static_cast<T>(row[x]);
   }
   for (int j = -tp.deriv_r; j <= tp.deriv_r; ++j) {
     const T t = static_cast<T>(tp.deriv[j + tp.deriv_r]);
@@ -62,7 +101,7 @@ inline void derivative_row(const In* src, int y, const CornerParams& p, const So
     const int yy = border_index(y + j, H, p.border);
     if (yy < 0) continue;
     const In* row = src + static_cast<long long>(yy) * W;
-    for (int x = 0; x < W; ++x) vd[x] = vd[x] + t * static_cast<T>(row[x]);
+    for (std::ptrdiff_t x = 0; x < W; ++x) vd[x] = vd[x] + t * static_cast<T>(row[x]);
   }
   pad_line(s.vs.data(), W, R, R, p.border);
   pad_line(s.vd.data(), W, R, R, p.border);
@@ -74,15 +113,15 @@ inline void derivative_row(const In* src, int y, const CornerParams& p, const So
     const T t = static_cast<T>(tp.deriv[i + tp.deriv_r]);
     if (t == T(0)) continue;
     const T* v = vs + i;
-    for (int x = 0; x < W; ++x) dx[x] = dx[x] + t * v[x];
+    for (std::ptrdiff_t x = 0; x < W; ++x) dx[x] = dx[x] + t * v[x];
   }
   for (int i = -tp.smooth_r; i <= tp.smooth_r; ++i) {
     const T t = static_cast<T>(tp.smooth[i + tp.smooth_r]);
     const T* v = vd + i;
-    for (int x = 0; x < W; ++x) dy[x] = dy[x] + t * v[x];
+    for (std::ptrdiff_t x = 0; x < W; ++x) dy[x] = dy[x] + t * v[x];
   }
   const T sc = static_cast<T>(p.scale);
-  for (int x = 0; x < W; ++x) {
+  for (std::ptrdiff_t x = 0; x < W; ++x) {
     dx[x] = dx[x] * sc;
     dy[x] = dy[x] * sc;
   }
@@ -105,28 +144,13 @@ inline void window_row(const In* src, int yy, const CornerParams& p, const Sobel
   T* pyy = pxy + pw;
   const T* dx = s.dx.data();
   const T* dy = s.dy.data();
-  for (int x = 0; x < W; ++x) {
-    pxx[lo + x] = dx[x] * dx[x];
-    pxy[lo + x] = dx[x] * dy[x];
-    pyy[lo + x] = dy[x] * dy[x];
-  }
+  products(dx, dy, pxx + lo, pxy + lo, pyy + lo, W);
   pad_line(pxx, W, lo, hi, p.border);
   pad_line(pxy, W, lo, hi, p.border);
   pad_line(pyy, W, lo, hi, p.border);
-  T* hxx = out;
-  T* hxy = out + W;
-  T* hyy = out + 2 * W;
-  for (int x = 0; x < W; ++x) {
-    hxx[x] = pxx[x];
-    hxy[x] = pxy[x];
-    hyy[x] = pyy[x];
-  }
-  for (int j = 1; j < B; ++j)
-    for (int x = 0; x < W; ++x) {
-      hxx[x] = hxx[x] + pxx[x + j];
-      hxy[x] = hxy[x] + pxy[x + j];
-      hyy[x] = hyy[x] + pyy[x + j];
-    }
+  window_sum_x(pxx, out, W, B);
+  window_sum_x(pxy, out + W, W, B);
+  window_sum_x(pyy, out + 2 * W, W, B);
 }
 
 // Response rows [y0, y1) of one plane (src and dst contiguous H x W).
@@ -152,19 +176,16 @@ void corner_response_rows(const In* src, T* dst, const CornerParams& p, int y0, 
         std::copy(r + W, r + 2 * W, b);
         std::copy(r + 2 * W, r + 3 * W, c);
       } else {
-        for (int x = 0; x < W; ++x) {
-          a[x] = a[x] + r[x];
-          b[x] = b[x] + r[W + x];
-          c[x] = c[x] + r[2 * W + x];
-        }
+        accumulate(a, r, W);
+        accumulate(b, r + W, W);
+        accumulate(c, r + 2 * W, W);
       }
     }
     T* out = dst + static_cast<long long>(y) * W;
-    if (p.harris) {
-      for (int x = 0; x < W; ++x) out[x] = harris_from_sums(a[x], b[x], c[x], p.k);
-    } else {
-      for (int x = 0; x < W; ++x) out[x] = min_eigen_from_sums(a[x], b[x], c[x]);
-    }
+    if (p.harris)
+      harris_row(a, b, c, out, W, p.k);
+    else
+      min_eigen_row(a, b, c, out, W);
   }
 }
 

@@ -2,11 +2,12 @@
 // good-features-to-track. Checks -> dtype dispatch -> at::parallel_for.
 //
 // Contraction of a*b+c into FMA is switched off for this file so the CPU sums
-// round exactly like the CUDA kernel's __fmul_rn/__fadd_rn (vision_ext/harris.h).
+// round exactly like the CUDA kernel's __fmul_rn/__fadd_rn (vision_ext/harris.h);
+// no-math-errno lets the min-eigenvalue sqrt vectorise (results are unchanged).
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
+#pragma GCC optimize("fp-contract=off", "no-math-errno")
 #endif
 
 #include <ATen/ATen.h>

@@ -4,12 +4,15 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <numeric>
 #include <vector>
 
 #include "vision_ext/fast.h"
+#include "vision_ext/macros.h"
 
 namespace vision_ext {
 namespace corners {
@@ -22,76 +25,108 @@ struct PointList {
 };
 
 // Cheap necessary test for the 9-of-16 arc: two neighbouring compass points (0, 4, 8,
-// 12 of the circle) must both be brighter or both darker. Vectorises over a row.
-inline void fast16_prefilter_row(const uint8_t* img, int w, int y, int t, uint8_t* flag) {
-  const uint8_t* r = img + static_cast<long long>(y) * w;
-  const uint8_t* up = r - 3LL * w;
-  const uint8_t* dn = r + 3LL * w;
-  for (int x = kFastBorder; x < w - kFastBorder; ++x) {
-    const int v = r[x], hi = v + t, lo = v - t;
-    const int a = dn[x], b = r[x + 3], c = up[x], d = r[x - 3];
-    const int ba = a > hi, bb = b > hi, bc = c > hi, bd = d > hi;
-    const int da = a < lo, db = b < lo, dc = c < lo, dd = d < lo;
+// 12 of the circle) must both be brighter or both darker. uint8 lanes; kept out of line so
+// the restrict promises survive and the loop stays vectorised.
+__attribute__((noinline)) inline void fast16_prefilter_row(const uint8_t* VE_RESTRICT r, const uint8_t* VE_RESTRICT up,
+                                 const uint8_t* VE_RESTRICT dn, int w, int t, uint8_t* VE_RESTRICT flag) {
+  const uint8_t tt = static_cast<uint8_t>(t);
+  for (std::ptrdiff_t x = kFastBorder; x < w - kFastBorder; ++x) {
+    const uint8_t v = r[x];
+    const uint8_t hi = v > 255 - tt ? uint8_t(255) : uint8_t(v + tt);  // p > hi: brighter (none if 255)
+    const uint8_t lo = v < tt ? uint8_t(0) : uint8_t(v - tt);          // p < lo: darker (none if 0)
+    const uint8_t a = dn[x], b = r[x + 3], c = up[x], d = r[x - 3];
+    const uint8_t ba = a > hi, bb = b > hi, bc = c > hi, bd = d > hi;
+    const uint8_t da = a < lo, db = b < lo, dc = c < lo, dd = d < lo;
     flag[x] = static_cast<uint8_t>((ba & bb) | (bb & bc) | (bc & bd) | (bd & ba) | (da & db) | (db & dc) |
                                    (dc & dd) | (dd & da));
   }
 }
 
-// Corner flags (1) and, with nonmax, scores of rows [3, h-4] into corner/score (h x w, zeroed).
+// Corners of tested row y: their columns, and (nonmax) their scores in `score` (zeroed, width w).
 template <int N>
-void fast_detect_plane(const uint8_t* img, int h, int w, int t, bool nonmax, uint8_t* corner, uint8_t* score) {
-  if (h < 2 * kFastBorder + 1 || w < 2 * kFastBorder + 1) return;
-  at::parallel_for(kFastBorder, h - kFastBorder, 16, [&](int64_t y0, int64_t y1) {
-    std::vector<uint8_t> flag(w, 1);
-    for (int y = static_cast<int>(y0); y < static_cast<int>(y1); ++y) {
-      if (N == 16) fast16_prefilter_row(img, w, y, t, flag.data());
-      const uint8_t* r = img + static_cast<long long>(y) * w;
-      for (int x = kFastBorder; x < w - kFastBorder; ++x) {
-        if (!flag[x]) continue;
-        int p[N];
-        fast_load_circle<N>(r + x, w, p);
-        const int v = r[x];
-        if (!fast_is_corner<N>(v, p, t)) continue;
-        corner[static_cast<long long>(y) * w + x] = 1;
-        if (nonmax) score[static_cast<long long>(y) * w + x] = static_cast<uint8_t>(fast_score<N>(v, p));
+inline void fast_detect_row(const uint8_t* img, int w, int y, int t, bool nonmax, const long long* offs, uint8_t* flag,
+                            uint8_t* score, std::vector<int>& cols) {
+  const uint8_t* r = img + static_cast<long long>(y) * w;
+  if (N == 16) fast16_prefilter_row(r, r - 3LL * w, r + 3LL * w, w, t, flag);
+  const int end = w - kFastBorder;
+  for (std::ptrdiff_t x = kFastBorder; x < end;) {
+    if (x + 8 <= end) {  // skip 8 rejected pixels at once
+      uint64_t word;
+      std::memcpy(&word, flag + x, 8);
+      if (word == 0) {
+        x += 8;
+        continue;
       }
     }
-  });
+    if (flag[x]) {
+      int p[N];
+      const uint8_t* c = r + x;
+      for (int k = 0; k < N; ++k) p[k] = c[offs[k]];
+      const int v = c[0];
+      if (fast_is_corner<N>(v, p, t)) {
+        cols.push_back(x);
+        if (nonmax) score[x] = static_cast<uint8_t>(fast_score<N>(v, p));
+      }
+    }
+    ++x;
+  }
 }
 
 // Keypoints of one plane: raster order, then (with nonmax) stably sorted by score, descending.
+// Row chunks run in parallel; each keeps three score rows (OpenCV's 3x3 rule needs the rows
+// above and below), recomputing one row on each side of the chunk.
 template <int N>
 void fast_plane(const uint8_t* img, int h, int w, int t, bool nonmax, PointList<float>& out) {
-  const size_t hw = static_cast<size_t>(h) * w;
-  std::vector<uint8_t> corner(hw, 0), score(hw, 0);
-  fast_detect_plane<N>(img, h, w, t, nonmax, corner.data(), score.data());
   if (h < 2 * kFastBorder + 1 || w < 2 * kFastBorder + 1) return;
-  for (int y = kFastBorder; y < h - kFastBorder; ++y) {
-    const long long row = static_cast<long long>(y) * w;
-    for (int x = kFastBorder; x < w - kFastBorder; ++x) {
-      if (!corner[row + x]) continue;
-      if (nonmax) {
-        // Strictly above all 8 neighbours; non-corners score 0 (OpenCV's rule).
-        const int s = score[row + x];
-        bool keep = true;
-        for (int dy = -1; dy <= 1 && keep; ++dy)
-          for (int dx = -1; dx <= 1; ++dx)
-            if ((dx || dy) && s <= score[row + dy * static_cast<long long>(w) + x + dx]) {
-              keep = false;
-              break;
-            }
-        if (!keep) continue;
+  const int y_lo = kFastBorder, y_hi = h - kFastBorder;  // tested rows [y_lo, y_hi)
+  const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
+  const int64_t chunk = std::max<int64_t>(16, (y_hi - y_lo + 4 * threads - 1) / (4 * threads));
+  const int64_t nchunks = (y_hi - y_lo + chunk - 1) / chunk;
+  std::vector<PointList<float>> parts(nchunks);
+  at::parallel_for(0, nchunks, 1, [&](int64_t c0, int64_t c1) {
+    std::vector<uint8_t> flag(w, 1), score(3 * static_cast<size_t>(w), 0);
+    long long offs[N];
+    fast_circle_offsets<N>(w, offs);
+    std::vector<int> cols[3];
+    for (int64_t c = c0; c < c1; ++c) {
+      const int r0 = static_cast<int>(y_lo + c * chunk), r1 = static_cast<int>(std::min<int64_t>(y_hi, r0 + chunk));
+      PointList<float>& part = parts[c];
+      for (int y = r0 - 1; y <= r1; ++y) {
+        const int slot = y % 3;
+        uint8_t* srow = score.data() + slot * static_cast<size_t>(w);
+        std::fill(srow, srow + w, uint8_t(0));
+        cols[slot].clear();
+        if (y >= y_lo && y < y_hi) fast_detect_row<N>(img, w, y, t, nonmax, offs, flag.data(), srow, cols[slot]);
+        const int e = y - 1;  // row whose 3x3 neighbourhood is now complete
+        if (e < r0 || e >= r1) continue;
+        const uint8_t* above = score.data() + ((e + 2) % 3) * static_cast<size_t>(w);
+        const uint8_t* mid = score.data() + (e % 3) * static_cast<size_t>(w);
+        const uint8_t* below = srow;
+        for (int x : cols[e % 3]) {
+          const int s = mid[x];
+          if (nonmax && !(s > mid[x - 1] && s > mid[x + 1] && s > above[x - 1] && s > above[x] &&
+                          s > above[x + 1] && s > below[x - 1] && s > below[x] && s > below[x + 1]))
+            continue;
+          part.x.push_back(x);
+          part.y.push_back(e);
+          part.score.push_back(nonmax ? static_cast<float>(s) : 0.f);
+        }
       }
-      out.x.push_back(x);
-      out.y.push_back(y);
-      out.score.push_back(nonmax ? static_cast<float>(score[row + x]) : 0.f);
     }
+  });
+  for (const auto& part : parts) {
+    out.x.insert(out.x.end(), part.x.begin(), part.x.end());
+    out.y.insert(out.y.end(), part.y.begin(), part.y.end());
+    out.score.insert(out.score.end(), part.score.begin(), part.score.end());
   }
   if (nonmax) {
     std::vector<size_t> order(out.size());
     std::iota(order.begin(), order.end(), size_t(0));
     std::stable_sort(order.begin(), order.end(), [&](size_t i, size_t j) { return out.score[i] > out.score[j]; });
     PointList<float> sorted;
+    sorted.x.reserve(order.size());
+    sorted.y.reserve(order.size());
+    sorted.score.reserve(order.size());
     for (size_t i : order) {
       sorted.x.push_back(out.x[i]);
       sorted.y.push_back(out.y[i]);
@@ -116,7 +151,7 @@ void gftt_select_plane(const S* resp, const uint8_t* mask, int h, int w, int64_t
   auto tz = [&](long long i) { return resp[i] > thr ? resp[i] : S(0); };
   std::vector<std::pair<S, long long>> cand;
   for (int y = 1; y < h - 1; ++y)
-    for (int x = 1; x < w - 1; ++x) {
+    for (std::ptrdiff_t x = 1; x < w - 1; ++x) {
       const long long i = static_cast<long long>(y) * w + x;
       const S v = tz(i);
       if (v == S(0) || (mask && !mask[i])) continue;
