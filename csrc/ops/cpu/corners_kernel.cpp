@@ -24,6 +24,8 @@ namespace vision_ext {
 namespace corners {
 namespace {
 
+constexpr int64_t kParallelPixels = int64_t(1) << 20;
+
 // Rows per work item: enough items for every thread, few enough that the B-1
 // window rows each tile recomputes stay cheap.
 int64_t tile_rows(int64_t h) {
@@ -36,7 +38,9 @@ void response_planes(const In* src, T* dst, int64_t b, const CornerParams& p) {
   const int64_t h = p.height, hw = static_cast<int64_t>(p.height) * p.width;
   const int64_t tile = tile_rows(h);
   const int64_t tiles = (h + tile - 1) / tile;
-  at::parallel_for(0, b * tiles, 1, [&](int64_t i0, int64_t i1) {
+  // Below ~1M pixels a thread hand-off costs more than it saves (and much more on a busy machine).
+  const int64_t grain = b * hw < kParallelPixels ? b * tiles : 1;
+  at::parallel_for(0, b * tiles, grain, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n = i / tiles, y0 = (i % tiles) * tile, y1 = std::min(h, y0 + tile);
       corner_response_rows<In, T>(src + n * hw, dst + n * hw, p, static_cast<int>(y0), static_cast<int>(y1));
