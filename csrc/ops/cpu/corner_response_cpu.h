@@ -14,12 +14,16 @@ namespace corners {
 
 template <typename T>
 struct ResponseScratch {
-  std::vector<T> vs, vd, dx, dy, prod, ring, a, b, c;
-  void resize(int w, int block, int r) {
+  std::vector<T> vs, vd, prod, ring, a, b, c;
+  std::vector<double> zeros;  // a source row of zeros for the constant border (any input type)
+  template <typename In>
+  const In* zero_row() const {
+    return reinterpret_cast<const In*>(zeros.data());
+  }
+  void resize(int w, int block, int r, size_t in_bytes) {
     vs.assign(w + 2 * r, T(0));
     vd.assign(w + 2 * r, T(0));
-    dx.assign(w, T(0));
-    dy.assign(w, T(0));
+    zeros.assign((static_cast<size_t>(w) * in_bytes + sizeof(double) - 1) / sizeof(double) + 1, 0.0);
     prod.assign(3 * (w + block - 1), T(0));
     ring.assign(3 * static_cast<size_t>(block) * w, T(0));
     a.assign(w, T(0));
@@ -79,56 +83,49 @@ inline void min_eigen_row(const T* VE_RESTRICT a, const T* VE_RESTRICT b, const 
   for (std::ptrdiff_t x = 0; x < n; ++x) out[x] = min_eigen_from_sums(a[x], b[x], c[x]);
 }
 
-// Dx, Dy of in-image row y into s.dx / s.dy.
-template <typename In, typename T>
-inline void derivative_row(const In* src, int y, const CornerParams& p, const SobelTaps& tp, ResponseScratch<T>& s) {
-  const int W = p.width, H = p.height;
-  const int R = std::max(tp.smooth_r, tp.deriv_r);
-  T* vs = s.vs.data() + R;
-  T* vd = s.vd.data() + R;
-  std::fill(vs, vs + W, T(0));
-  std::fill(vd, vd + W, T(0));
-  for (int j = -tp.smooth_r; j <= tp.smooth_r; ++j) {
-    const int yy = border_index(y + j, H, p.border);
-    if (yy < 0) continue;
-    const T t = static_cast<T>(tp.smooth[j + tp.smooth_r]);
-    const In* row = src + static_cast<long long>(yy) * W;
-    for (std::ptrdiff_t x = 0; x < W; ++x) vs[x] = vs[x] + t * static_cast<T>(row[x]);
+// Products Dx*Dx, Dx*Dy, Dy*Dy of in-image row y into pxx/pxy/pyy[0, W). RS/RD: smooth and
+// derivative tap radii, fixed at compile time so each sweep below is one vectorised loop.
+// Sum order per element is corner_derivatives_at()'s (a constant-border row adds +0).
+template <int RS, int RD, typename In, typename T>
+inline void derivative_products(const In* src, int y, const CornerParams& p, const SobelTaps& tp,
+                                ResponseScratch<T>& s, T* VE_RESTRICT pxx, T* VE_RESTRICT pxy, T* VE_RESTRICT pyy) {
+  constexpr int R = RS > RD ? RS : RD;
+  const std::ptrdiff_t W = p.width;
+  T st[2 * RS + 1], dt[2 * RD + 1];
+  for (int j = 0; j <= 2 * RS; ++j) st[j] = static_cast<T>(tp.smooth[j]);
+  for (int j = 0; j <= 2 * RD; ++j) dt[j] = static_cast<T>(tp.deriv[j]);
+  const In* rows[2 * R + 1];
+  for (int j = -R; j <= R; ++j) {
+    const int yy = border_index(y + j, p.height, p.border);
+    rows[j + R] = yy < 0 ? s.template zero_row<In>() : src + static_cast<long long>(yy) * W;
   }
-  for (int j = -tp.deriv_r; j <= tp.deriv_r; ++j) {
-    const T t = static_cast<T>(tp.deriv[j + tp.deriv_r]);
-    if (t == T(0)) continue;
-    const int yy = border_index(y + j, H, p.border);
-    if (yy < 0) continue;
-    const In* row = src + static_cast<long long>(yy) * W;
-    for (std::ptrdiff_t x = 0; x < W; ++x) vd[x] = vd[x] + t * static_cast<T>(row[x]);
+  T* VE_RESTRICT vs = s.vs.data() + R;
+  T* VE_RESTRICT vd = s.vd.data() + R;
+  for (std::ptrdiff_t x = 0; x < W; ++x) {  // vertical: smooth for Dx, derivative for Dy
+    T a = T(0), b = T(0);
+    for (int j = 0; j <= 2 * RS; ++j) a = a + st[j] * static_cast<T>(rows[R - RS + j][x]);
+    for (int j = 0; j <= 2 * RD; ++j)
+      if (j != RD) b = b + dt[j] * static_cast<T>(rows[R - RD + j][x]);  // centre tap is 0
+    vs[x] = a;
+    vd[x] = b;
   }
-  pad_line(s.vs.data(), W, R, R, p.border);
-  pad_line(s.vd.data(), W, R, R, p.border);
-  T* dx = s.dx.data();
-  T* dy = s.dy.data();
-  std::fill(dx, dx + W, T(0));
-  std::fill(dy, dy + W, T(0));
-  for (int i = -tp.deriv_r; i <= tp.deriv_r; ++i) {
-    const T t = static_cast<T>(tp.deriv[i + tp.deriv_r]);
-    if (t == T(0)) continue;
-    const T* v = vs + i;
-    for (std::ptrdiff_t x = 0; x < W; ++x) dx[x] = dx[x] + t * v[x];
-  }
-  for (int i = -tp.smooth_r; i <= tp.smooth_r; ++i) {
-    const T t = static_cast<T>(tp.smooth[i + tp.smooth_r]);
-    const T* v = vd + i;
-    for (std::ptrdiff_t x = 0; x < W; ++x) dy[x] = dy[x] + t * v[x];
-  }
+  pad_line(s.vs.data(), static_cast<int>(W), R, R, p.border);
+  pad_line(s.vd.data(), static_cast<int>(W), R, R, p.border);
   const T sc = static_cast<T>(p.scale);
-  for (std::ptrdiff_t x = 0; x < W; ++x) {
-    dx[x] = dx[x] * sc;
-    dy[x] = dy[x] * sc;
+  for (std::ptrdiff_t x = 0; x < W; ++x) {  // horizontal, scale, products
+    T hx = T(0), hy = T(0);
+    for (int i = 0; i <= 2 * RD; ++i)
+      if (i != RD) hx = hx + dt[i] * vs[x + i - RD];
+    for (int i = 0; i <= 2 * RS; ++i) hy = hy + st[i] * vd[x + i - RS];
+    const T dx = hx * sc, dy = hy * sc;
+    pxx[x] = dx * dx;
+    pxy[x] = dx * dy;
+    pyy[x] = dy * dy;
   }
 }
 
 // Window sums along x of Dx*Dx, Dx*Dy, Dy*Dy for cov row yy (any integer) into out[3][W].
-template <typename In, typename T>
+template <int RS, int RD, typename In, typename T>
 inline void window_row(const In* src, int yy, const CornerParams& p, const SobelTaps& tp, ResponseScratch<T>& s,
                        T* out) {
   const int W = p.width, B = p.block_size, lo = B / 2, hi = B - 1 - lo;
@@ -137,14 +134,11 @@ inline void window_row(const In* src, int yy, const CornerParams& p, const Sobel
     std::fill(out, out + 3 * W, T(0));
     return;
   }
-  derivative_row(src, ym, p, tp, s);
   const int pw = W + B - 1;
   T* pxx = s.prod.data();
   T* pxy = pxx + pw;
   T* pyy = pxy + pw;
-  const T* dx = s.dx.data();
-  const T* dy = s.dy.data();
-  products(dx, dy, pxx + lo, pxy + lo, pyy + lo, W);
+  derivative_products<RS, RD>(src, ym, p, tp, s, pxx + lo, pxy + lo, pyy + lo);
   pad_line(pxx, W, lo, hi, p.border);
   pad_line(pxy, W, lo, hi, p.border);
   pad_line(pyy, W, lo, hi, p.border);
@@ -154,15 +148,15 @@ inline void window_row(const In* src, int yy, const CornerParams& p, const Sobel
 }
 
 // Response rows [y0, y1) of one plane (src and dst contiguous H x W).
-template <typename In, typename T>
-void corner_response_rows(const In* src, T* dst, const CornerParams& p, int y0, int y1) {
+template <int RS, int RD, typename In, typename T>
+void corner_response_rows_impl(const In* src, T* dst, const CornerParams& p, int y0, int y1) {
   const SobelTaps tp = sobel_taps(p.ksize);
   const int W = p.width, B = p.block_size, lo = B / 2, hi = B - 1 - lo;
   ResponseScratch<T> s;
-  s.resize(W, B, std::max(tp.smooth_r, tp.deriv_r));
+  s.resize(W, B, std::max(tp.smooth_r, tp.deriv_r), sizeof(In));
   const int first = y0 - lo;
   for (int yy = first; yy <= y1 - 1 + hi; ++yy) {
-    window_row(src, yy, p, tp, s, s.ring.data() + 3 * static_cast<size_t>(W) * ((yy - first) % B));
+    window_row<RS, RD>(src, yy, p, tp, s, s.ring.data() + 3 * static_cast<size_t>(W) * ((yy - first) % B));
     const int y = yy - hi;
     if (y < y0) continue;
     // Rows y-lo .. y+hi live in ring slots (y - y0 + i) % B, summed top to bottom.
@@ -186,6 +180,16 @@ void corner_response_rows(const In* src, T* dst, const CornerParams& p, int y0, 
       harris_row(a, b, c, out, W, p.k);
     else
       min_eigen_row(a, b, c, out, W);
+  }
+}
+
+template <typename In, typename T>
+void corner_response_rows(const In* src, T* dst, const CornerParams& p, int y0, int y1) {
+  switch (p.ksize) {
+    case 1: corner_response_rows_impl<0, 1>(src, dst, p, y0, y1); break;
+    case 5: corner_response_rows_impl<2, 2>(src, dst, p, y0, y1); break;
+    case 7: corner_response_rows_impl<3, 3>(src, dst, p, y0, y1); break;
+    default: corner_response_rows_impl<1, 1>(src, dst, p, y0, y1); break;  // 3 and Scharr (-1)
   }
 }
 
