@@ -11,6 +11,7 @@ from vision_ext._build import build_info
 from vision_ext import ops  # noqa: F401  (fake kernels, autograd, CPU-only CUDA errors)
 from vision_ext import nn, models  # noqa: F401
 from vision_ext import diffusion  # noqa: F401
+from vision_ext import features  # noqa: F401
 
-__all__ = ["build_info", "ops", "nn", "models"]
+__all__ = ["build_info", "ops", "nn", "models", "diffusion", "features"]
 __version__ = "0.1.0"

@@ -41,4 +41,8 @@ class UsageError(Exception):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Under `python -m` this file is __main__: run the imported module so that the
+    # UsageError the commands raise (vision_ext.cli.UsageError) is the one caught.
+    from vision_ext.cli import main as _main
+
+    sys.exit(_main())

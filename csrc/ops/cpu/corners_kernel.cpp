@@ -1,0 +1,180 @@
+// CPU kernels of the corner family: Harris / min-eigenvalue responses, FAST and
+// good-features-to-track. Checks -> dtype dispatch -> at::parallel_for.
+//
+// Contraction of a*b+c into FMA is switched off for this file so the CPU sums
+// round exactly like the CUDA kernel's __fmul_rn/__fadd_rn (vision_ext/harris.h);
+// no-math-errno lets the min-eigenvalue sqrt vectorise (results are unchanged).
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off", "no-math-errno")
+#endif
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+
+#include <algorithm>
+
+#include "../corners_common.h"
+#include "corner_response_cpu.h"
+#include "keypoints_cpu.h"
+
+namespace vision_ext {
+namespace corners {
+namespace {
+
+constexpr int64_t kParallelPixels = int64_t(1) << 20;
+
+// Rows per work item: enough items for every thread, few enough that the B-1
+// window rows each tile recomputes stay cheap.
+int64_t tile_rows(int64_t h) {
+  const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
+  return std::max<int64_t>(16, std::min<int64_t>(64, (h + 2 * threads - 1) / (2 * threads)));
+}
+
+template <typename In, typename T>
+void response_planes(const In* src, T* dst, int64_t b, const CornerParams& p) {
+  const int64_t h = p.height, hw = static_cast<int64_t>(p.height) * p.width;
+  const int64_t tile = tile_rows(h);
+  const int64_t tiles = (h + tile - 1) / tile;
+  // Below ~1M pixels a thread hand-off costs more than it saves (and much more on a busy machine).
+  const int64_t grain = b * hw < kParallelPixels ? b * tiles : 1;
+  at::parallel_for(0, b * tiles, grain, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t n = i / tiles, y0 = (i % tiles) * tile, y1 = std::min(h, y0 + tile);
+      corner_response_rows<In, T>(src + n * hw, dst + n * hw, p, static_cast<int>(y0), static_cast<int>(y1));
+    }
+  });
+}
+
+// Response of every plane of `planes` into `out` (same number of elements, contiguous).
+void compute_response(const Planes& img, at::Tensor& out, const CornerParams& p) {
+  if (img.b == 0 || img.h == 0 || img.w == 0) return;
+  switch (img.t.scalar_type()) {
+    case at::kByte:
+      response_planes<uint8_t, float>(img.t.data_ptr<uint8_t>(), out.data_ptr<float>(), img.b, p);
+      break;
+    case at::kFloat:
+      response_planes<float, float>(img.t.data_ptr<float>(), out.data_ptr<float>(), img.b, p);
+      break;
+    case at::kDouble:
+      response_planes<double, double>(img.t.data_ptr<double>(), out.data_ptr<double>(), img.b, p);
+      break;
+    default:
+      TORCH_CHECK(false, "corner response: unsupported dtype ", img.t.scalar_type());
+  }
+}
+
+at::Tensor response_op(const at::Tensor& image, int64_t block_size, int64_t ksize, double k, int64_t border,
+                       bool harris, const char* op) {
+  check_dtype(image, op, true);
+  check_response_args(op, block_size, ksize, border, "ksize");
+  Planes img = as_planes(image, op);
+  at::Tensor out = at::empty({img.b, img.h, img.w}, image.options().dtype(response_dtype(image)));
+  const CornerParams p =
+      make_params(img.h, img.w, block_size, ksize, border, harris, k, image.scalar_type() == at::kByte);
+  compute_response(img, out, p);
+  return out.view(image.sizes());
+}
+
+at::Tensor harris_response_cpu(const at::Tensor& image, int64_t block_size, int64_t ksize, double k, int64_t border) {
+  return response_op(image, block_size, ksize, k, border, true, "harris_response");
+}
+
+at::Tensor min_eigen_response_cpu(const at::Tensor& image, int64_t block_size, int64_t ksize, int64_t border) {
+  return response_op(image, block_size, ksize, 0.0, border, false, "min_eigen_response");
+}
+
+// Pack per-image point lists into padded (B, K, 2), (B, K), (B,) tensors.
+template <typename S>
+std::tuple<at::Tensor, at::Tensor, at::Tensor> pack(const std::vector<PointList<S>>& lists, int64_t limit,
+                                                     at::ScalarType score_dtype) {
+  const int64_t b = static_cast<int64_t>(lists.size());
+  int64_t kmax = 0;
+  for (const auto& l : lists) kmax = std::max<int64_t>(kmax, static_cast<int64_t>(l.size()));
+  const int64_t kk = limit > 0 ? limit : kmax;
+  at::Tensor xy = at::zeros({b, kk, 2}, at::kFloat);
+  at::Tensor scores = at::zeros({b, kk}, score_dtype);
+  at::Tensor counts = at::zeros({b}, at::kLong);
+  auto pxy = xy.accessor<float, 3>();
+  auto pc = counts.accessor<int64_t, 1>();
+  for (int64_t i = 0; i < b; ++i) {
+    const int64_t n = std::min<int64_t>(kk, static_cast<int64_t>(lists[i].size()));
+    pc[i] = n;
+    S* ps = scores.data_ptr<S>() + i * kk;
+    for (int64_t j = 0; j < n; ++j) {
+      pxy[i][j][0] = static_cast<float>(lists[i].x[j]);
+      pxy[i][j][1] = static_cast<float>(lists[i].y[j]);
+      ps[j] = lists[i].score[j];
+    }
+  }
+  return {xy, scores, counts};
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> fast_cpu(const at::Tensor& image, int64_t threshold, bool nonmax,
+                                                        int64_t pattern, int64_t max_keypoints) {
+  const char* op = "fast";
+  check_dtype(image, op, false);
+  check_fast_args(op, threshold, max_keypoints);
+  const int n = fast_pattern_from_arg(op, pattern);
+  Planes img = as_planes(image, op);
+  std::vector<PointList<float>> lists(img.b);
+  const uint8_t* base = img.t.data_ptr<uint8_t>();
+  const int h = static_cast<int>(img.h), w = static_cast<int>(img.w), t = static_cast<int>(threshold);
+  for (int64_t i = 0; i < img.b; ++i) {
+    const uint8_t* plane = base + i * img.h * img.w;
+    if (n == 16)
+      fast_plane<16>(plane, h, w, t, nonmax, lists[i]);
+    else if (n == 12)
+      fast_plane<12>(plane, h, w, t, nonmax, lists[i]);
+    else
+      fast_plane<8>(plane, h, w, t, nonmax, lists[i]);
+  }
+  return pack(lists, max_keypoints, at::kFloat);
+}
+
+template <typename S>
+std::tuple<at::Tensor, at::Tensor, at::Tensor> gftt_select(const at::Tensor& resp, const at::Tensor& mask,
+                                                           const Planes& img, int64_t max_corners, double quality,
+                                                           double min_distance) {
+  std::vector<PointList<S>> lists(img.b);
+  const S* r = resp.data_ptr<S>();
+  const uint8_t* m = mask.defined() ? mask.data_ptr<uint8_t>() : nullptr;
+  const int64_t hw = img.h * img.w;
+  at::parallel_for(0, img.b, 1, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i)
+      gftt_select_plane<S>(r + i * hw, m ? m + i * hw : nullptr, static_cast<int>(img.h), static_cast<int>(img.w),
+                           max_corners, quality, min_distance, lists[i]);
+  });
+  return pack(lists, max_corners, resp.scalar_type());
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> good_features_to_track_cpu(
+    const at::Tensor& image, int64_t max_corners, double quality_level, double min_distance, int64_t block_size,
+    int64_t gradient_size, bool use_harris, double k, const c10::optional<at::Tensor>& mask) {
+  const char* op = "good_features_to_track";
+  check_dtype(image, op, true);
+  check_gftt_args(op, max_corners, quality_level, min_distance);
+  check_response_args(op, block_size, gradient_size, kBorderReflect101, "gradient_size");
+  Planes img = as_planes(image, op);
+  at::Tensor m = mask_planes(mask, img, op);
+  at::Tensor resp = at::empty({img.b, img.h, img.w}, image.options().dtype(response_dtype(image)));
+  const CornerParams p = make_params(img.h, img.w, block_size, gradient_size, kBorderReflect101, use_harris, k,
+                                     image.scalar_type() == at::kByte);
+  compute_response(img, resp, p);
+  if (resp.scalar_type() == at::kDouble) return gftt_select<double>(resp, m, img, max_corners, quality_level, min_distance);
+  return gftt_select<float>(resp, m, img, max_corners, quality_level, min_distance);
+}
+
+}  // namespace
+}  // namespace corners
+}  // namespace vision_ext
+
+TORCH_LIBRARY_IMPL(vision_ext, CPU, m) {
+  using namespace vision_ext::corners;
+  m.impl("harris_response", &harris_response_cpu);
+  m.impl("min_eigen_response", &min_eigen_response_cpu);
+  m.impl("fast", &fast_cpu);
+  m.impl("good_features_to_track", &good_features_to_track_cpu);
+}

@@ -1,0 +1,12 @@
+"""Classic image features (DESIGN.md section 1): one module per feature family."""
+from vision_ext.features.corners import (  # noqa: F401
+    FAST,
+    GoodFeaturesToTrack,
+    HarrisResponse,
+    Keypoints,
+    MinEigenResponse,
+    fast,
+    good_features_to_track,
+    harris_response,
+    min_eigen_response,
+)
