@@ -83,12 +83,19 @@ def plot_speedups(rows, path: str) -> None:
                 values.append(p["speedup"])
     names = sorted(set(peers))
     colors = {n: plt.cm.tab10(i % 10) for i, n in enumerate(names)}
-    fig, ax = plt.subplots(figsize=(10, max(3, 0.32 * len(values) + 1.5)))
+    fig, ax = plt.subplots(figsize=(12, max(3, 0.32 * len(values) + 1.5)))
     ax.barh(range(len(values)), values, color=[colors[p] for p in peers])
     ax.set_yticks(range(len(values)))
     ax.set_yticklabels([f"{lab} vs {p}" for lab, p in zip(labels, peers)], fontsize=7)
     ax.axvline(1.0, color="black", lw=0.8)
     ax.set_xscale("log")
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+    ticks = [t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100) if min(values, default=1) / 2 <= t <= max(values, default=1) * 2]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.set_xticklabels([f"{t:g}x" for t in ticks])
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("speed-up of vision_ext over peer (x, log scale; >1 is faster)")
     ax.invert_yaxis()
     fig.tight_layout()
