@@ -2,8 +2,6 @@
 with EMA weights, atomic checkpoints and exact resume (model, EMA, optimiser, step and
 every random generator are saved, so a resumed run equals an uninterrupted one)."""
 import copy
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Optional, Tuple
 
@@ -13,6 +11,7 @@ import torch.nn.functional as F
 from vision_ext.diffusion.schedulers import DDPMScheduler
 from vision_ext.diffusion.unet import UNet
 from vision_ext.ops import ddpm as ops
+from vision_ext.training.checkpoint import atomic_save
 
 
 @dataclass
@@ -52,23 +51,6 @@ def build_model(cfg: TrainConfig) -> UNet:
 def build_scheduler(cfg: TrainConfig) -> DDPMScheduler:
     return DDPMScheduler(num_train_timesteps=cfg.num_train_timesteps, beta_schedule=cfg.beta_schedule,
                          prediction_type=cfg.prediction_type)
-
-
-def save_atomic(obj, path: str) -> None:
-    """Write to a temporary file in the same folder, then rename: a crash never leaves half a checkpoint."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".ckpt-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class Trainer:
@@ -120,7 +102,7 @@ class Trainer:
         self.losses = list(state["losses"])
 
     def save(self, path: str) -> None:
-        save_atomic(self.state(), path)
+        atomic_save(self.state(), path)
 
     def run(self, until: int, checkpoint: Optional[str] = None, every: int = 500,
             on_step: Optional[Callable[[int, float], None]] = None) -> None:

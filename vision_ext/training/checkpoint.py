@@ -12,6 +12,7 @@ CHECKPOINT_NAME = "checkpoint.pt"
 def atomic_save(obj, path: str) -> None:
     """torch.save to a temp file in the same folder, then os.replace: a crash never leaves half a file."""
     folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
