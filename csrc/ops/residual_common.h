@@ -84,7 +84,7 @@ inline EpilogueParams epilogue_params(const at::Tensor& x, const at::Tensor& sca
   p.row_len = l.row_len;
   p.channels = l.channels;
   p.channels_last = l.channels_last;
-  p.flags = EpilogueFlags{scale.defined(), shift.defined(), residual.defined(), inner_relu, outer_relu};
+  p.flags = EpilogueFlags{inner_relu, outer_relu};
   return p;
 }
 

@@ -63,24 +63,6 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def time_callable(fn: Callable, args: tuple, device: str, min_time: float = 0.2, min_runs: int = 3,
-                  warmup: int = 2) -> float:
-    """Median wall time in seconds of fn(*args), synchronising CUDA around each call."""
-    for _ in range(warmup):
-        fn(*args)
-    _sync(device)
-    times: List[float] = []
-    start = time.perf_counter()
-    while len(times) < min_runs or time.perf_counter() - start < min_time:
-        t0 = time.perf_counter()
-        fn(*args)
-        _sync(device)
-        times.append(time.perf_counter() - t0)
-        if len(times) >= 200:
-            break
-    return statistics.median(times)
-
-
 def time_interleaved(fns: Dict[str, Callable], args: tuple, device: str, min_time: float = 0.2,
                      rounds: int = 5, warmup: int = 3) -> Dict[str, float]:
     """Median seconds per call of each callable, timed in alternating rounds.

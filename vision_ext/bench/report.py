@@ -8,7 +8,7 @@ import torch
 from vision_ext.bench.core import Case, time_interleaved
 
 
-def run_cases(cases: List[Case], min_time: float, progress=print) -> List[dict]:
+def run_cases(cases: List[Case], min_time: float) -> List[dict]:
     rows = []
     for case in cases:
         args = case.args()
@@ -30,7 +30,6 @@ def run_cases(cases: List[Case], min_time: float, progress=print) -> List[dict]:
         for p in peers.values():
             p["speedup"] = (p["seconds"] / ours_t) if p["seconds"] else None
         rows.append(row)
-        progress(format_row(row))
     return rows
 
 

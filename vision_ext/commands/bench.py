@@ -37,7 +37,7 @@ def run(args):
         raise UsageError(f"no benchmark cases for --family {args.family}; known families are in vision_ext/bench/cases")
     min_time = args.min_time if args.min_time is not None else (0.15 if args.quick else 1.0)
     print(f"vision-ext bench: {len(cases)} cases on {args.device}, {torch.get_num_threads()} threads")
-    rows = run_cases(cases, min_time, progress=lambda line: None)
+    rows = run_cases(cases, min_time)
     print_table(rows)
     meta = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "device": args.device,
             "quick": args.quick, "platform": platform.platform(), "build": vision_ext.build_info()}

@@ -8,11 +8,8 @@
 
 namespace vision_ext {
 
-// Which optional pieces an epilogue applies.
+// Which ReLUs an epilogue applies (optional inputs are null pointers in EpilogueParams).
 struct EpilogueFlags {
-  bool has_scale;
-  bool has_shift;
-  bool has_residual;
   bool inner_relu;  // ReLU before the residual add (the notes' BottleneckBlock)
   bool outer_relu;  // ReLU after the residual add
 };

@@ -3,14 +3,9 @@
 
 #if defined(__CUDACC__) || defined(__HIPCC__)
 #define VE_HD __host__ __device__ __forceinline__
-#define VE_DEVICE __device__ __forceinline__
 #else
 #define VE_HD inline
-#define VE_DEVICE inline
 #endif
 
-#if defined(__CUDACC__)
+// No-alias promise for kernel pointers (GCC, Clang and nvcc all spell it this way).
 #define VE_RESTRICT __restrict__
-#else
-#define VE_RESTRICT __restrict__
-#endif
