@@ -77,3 +77,33 @@ def test_fused_block_uses_winograd_and_refuses_stale_weights():
         with pytest.raises(RuntimeError, match="call fuse\\(\\) again"):
             fused(x)
     assert not hasattr(vnn.fuse(copy.deepcopy(block), winograd=False).conv2, "winograd_weight")
+
+
+@pytest.mark.parametrize("shape,k", [
+    ((2, 64, 13, 11), 64),   # channel vectors of 16, GEMM rows that are not a multiple of the register tile
+    ((1, 256, 4, 4), 256),   # one tile per image: output channels split between threads
+    ((3, 40, 7, 5), 24),     # channels not a multiple of 16 (vector tails)
+    ((2, 128, 9, 8), 80),    # output channels in 64- and 16-wide GEMM column groups
+])
+def test_cpu_fast_path_layouts_and_thread_counts(shape, k):
+    n, c, h, w_ = shape
+    x = torch.randn(*shape)
+    w = torch.randn(k, c, 3, 3) / (3 * c ** 0.5)
+    b = torch.randn(k)
+    res = torch.randn(n, k, h, w_)
+    packed = R.winograd_pack_weight(w)
+    ref = _ref(x, w, b, res, 1, False, True)
+    threads = torch.get_num_threads()
+    outs = []
+    try:
+        for t in (1, 2):
+            torch.set_num_threads(t)
+            for fmt in (torch.contiguous_format, torch.channels_last):
+                got = R.conv3x3_winograd(x.contiguous(memory_format=fmt), packed, b,
+                                         res.contiguous(memory_format=fmt), 1, False, True)
+                assert ((got.double() - ref).norm() / ref.norm()).item() < 1e-5
+                outs.append(got)
+    finally:
+        torch.set_num_threads(threads)
+    for got in outs[1:]:  # the work split changes with threads; each output's sum order does not
+        assert torch.equal(got, outs[0])
