@@ -29,11 +29,15 @@ inline void check_packed(const char* op, const at::Tensor& packed, int64_t c_in)
               packed.sizes());
 }
 
-inline at::Tensor pack_weight(const at::Tensor& w) {
+inline void check_weight(const at::Tensor& w) {
   TORCH_CHECK(w.dim() == 4 && w.size(2) == 3 && w.size(3) == 3, "vision_ext::winograd_pack_weight: weight must be "
               "(C_out, C_in, 3, 3), got ", w.sizes());
   TORCH_CHECK(at::isFloatingType(w.scalar_type()), "vision_ext::winograd_pack_weight: weight must be floating, got ",
               w.scalar_type());
+}
+
+inline at::Tensor pack_weight(const at::Tensor& w) {
+  check_weight(w);
   // Pack in float64 then cast: the fp32 transform of G's sixths would add rounding.
   const at::Tensor g = transform_matrix<3, 6>(weight_1d<double>, w.options().dtype(at::kDouble));
   const at::Tensor u = at::matmul(at::matmul(g, w.to(at::kDouble)), g.t());  // (C_out, C_in, 6, 6)

@@ -107,3 +107,59 @@ def test_cpu_fast_path_layouts_and_thread_counts(shape, k):
         torch.set_num_threads(threads)
     for got in outs[1:]:  # the work split changes with threads; each output's sum order does not
         assert torch.equal(got, outs[0])
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_cpu_pack_kernel_matches_float64_transform(layout):
+    # G w G^T from the 1-D transform's matrix, in float64, against the CPU packing kernel.
+    g = torch.tensor([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6],
+                      [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]], dtype=torch.float64)
+    w = torch.randn(21, 19, 3, 3).contiguous(memory_format=layout)  # 8-lane groups plus tails
+    expect = (g @ w.double() @ g.T).permute(2, 3, 1, 0).reshape(36, 19, 21)
+    for dtype in (torch.float32, torch.float64):
+        got = R.winograd_pack_weight(w.to(dtype))
+        assert got.dtype == dtype and got.is_contiguous()
+        torch.testing.assert_close(got.double(), expect.to(dtype).double(), rtol=0, atol=1e-6 if dtype == torch.float32 else 1e-14)
+
+
+@pytest.mark.parametrize("padding", [0, 1, 2])
+def test_training_conv_gradients(padding):
+    from vision_ext.nn.functional import _WinogradConv3x3
+    x = torch.randn(2, 4, 6, 5, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(3, 4, 3, 3, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, w, b: _WinogradConv3x3.apply(x, w, b, padding), (x, w, b))
+    # fp32 against the float64 direct convolution's gradients
+    x32, w32 = (torch.randn(2, 64, 9, 7), torch.randn(64, 64, 3, 3) / 24)
+    x32.requires_grad_(), w32.requires_grad_()
+    y = _WinogradConv3x3.apply(x32, w32, None, padding)
+    grad = torch.randn_like(y)
+    y.backward(grad)
+    xd, wd = x32.detach().double().requires_grad_(), w32.detach().double().requires_grad_()
+    gx, gw = torch.autograd.grad(F.conv2d(xd, wd, None, 1, padding), (xd, wd), grad.double())
+    assert ((x32.grad - gx).norm() / gx.norm()).item() < 1e-5
+    assert ((w32.grad - gw).norm() / gw.norm()).item() < 1e-5
+
+
+def test_training_block_runs_winograd_and_matches_eager():
+    from vision_ext.nn import functional as vf
+    torch.manual_seed(0)
+    block = vnn.BasicBlock(64, 64).train()
+    ref = copy.deepcopy(block)
+    x = torch.randn(4, 64, 10, 10, requires_grad=True)
+    calls = []
+    orig = vf._WinogradConv3x3.apply
+    try:
+        vf._WinogradConv3x3.apply = lambda *a: calls.append(1) or orig(*a)
+        out = block(x)
+    finally:
+        vf._WinogradConv3x3.apply = orig
+    assert len(calls) == 2
+    out.sum().backward()
+    x2 = x.detach().clone().requires_grad_()
+    expect = F.relu(ref.bn2(F.conv2d(F.relu(ref.bn1(F.conv2d(x2, ref.conv1.weight, None, 1, 1))), ref.conv2.weight,
+                                     None, 1, 1)) + x2)
+    expect.sum().backward()
+    torch.testing.assert_close(out, expect, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(x.grad, x2.grad, rtol=1e-3, atol=1e-4)
+    torch.testing.assert_close(block.conv1.weight.grad, ref.conv1.weight.grad, rtol=1e-3, atol=1e-3)

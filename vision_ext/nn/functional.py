@@ -67,6 +67,46 @@ def _use_winograd(x: torch.Tensor, conv: nn.Conv2d) -> bool:
     return True
 
 
+class _WinogradConv3x3(torch.autograd.Function):
+    """A training-time 3x3 stride-1 conv on the CPU Winograd kernel, weights packed per call.
+
+    Grad-input is the same kind of conv (flipped, transposed kernel, padding 2 - p), so two of the
+    three convolutions of a training step run on Winograd; grad-weight stays on oneDNN.
+    """
+
+    @staticmethod
+    def forward(x, weight, bias, padding):
+        return ops.conv3x3_winograd(x, ops.winograd_pack_weight(weight), bias, None, padding, False, False)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, weight, bias, padding = inputs
+        ctx.save_for_backward(x, weight)
+        ctx.padding, ctx.has_bias = padding, bias is not None
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        p = ctx.padding
+        grad_x = grad_w = grad_b = None
+        if ctx.needs_input_grad[0]:
+            flipped = ops.winograd_pack_weight(weight.flip(2, 3).transpose(0, 1))
+            grad_x = ops.conv3x3_winograd(grad, flipped, None, None, 2 - p, False, False)
+        if ctx.needs_input_grad[1]:
+            grad_w = torch.ops.aten.convolution_backward(grad, x, weight, None, [1, 1], [p, p], [1, 1], False,
+                                                         [0, 0], 1, [False, True, False])[1]
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            grad_b = grad.sum((0, 2, 3))
+        return grad_x, grad_w, grad_b, None
+
+
+def _train_winograd(x: torch.Tensor, conv: nn.Conv2d) -> bool:
+    """A differentiable conv that Winograd can carry: eligible shape, CPU fp32, padding <= 2."""
+    return (torch.is_grad_enabled() and (x.requires_grad or conv.weight.requires_grad)
+            and x.device.type == "cpu" and x.dtype == torch.float32 and winograd_eligible(conv)
+            and conv.padding[0] <= 2)
+
+
 def conv_bias_act(x: torch.Tensor, conv: nn.Conv2d, residual: Optional[torch.Tensor] = None,
                   inner_relu: bool = False, outer_relu: bool = False) -> torch.Tensor:
     """post(pre(conv(x) + b) + residual) as one fused op (zero-padded Conv2d)."""
@@ -74,6 +114,8 @@ def conv_bias_act(x: torch.Tensor, conv: nn.Conv2d, residual: Optional[torch.Ten
     if _use_winograd(x, conv):
         return ops.conv3x3_winograd(x, conv.winograd_weight, conv.bias, residual, conv.padding[0], inner_relu,
                                     outer_relu)
+    if residual is None and not inner_relu and not outer_relu and _train_winograd(x, conv):
+        return _WinogradConv3x3.apply(x, conv.weight, conv.bias, conv.padding[0])
     if conv.padding_mode != "zeros" or isinstance(conv.padding, str):
         out = conv(x)  # padding modes our op does not cover: eager, same maths
         out = F.relu(out) if inner_relu else out

@@ -4,7 +4,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
-#include "simd_f32.h"
+#include "simd.h"
 
 namespace vision_ext::cpu {
 namespace layout_detail {

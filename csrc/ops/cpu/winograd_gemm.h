@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "simd_f32.h"
+#include "simd.h"
 
 namespace vision_ext::cpu::winograd_gemm {
 

@@ -11,7 +11,7 @@
 
 #include "../winograd_generic.h"
 #include "channels_last_cpu.h"
-#include "simd_f32.h"
+#include "simd.h"
 #include "winograd_gemm.h"
 #include "vision_ext/epilogue.h"
 
