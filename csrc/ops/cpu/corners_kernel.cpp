@@ -1,5 +1,5 @@
 // CPU kernels of the corner family: Harris / min-eigenvalue responses, FAST and
-// good-features-to-track. Checks -> dtype dispatch -> at::parallel_for.
+// good-features-to-track. Checks -> dtype dispatch -> run_items (corners_parallel.h) over row tiles.
 //
 // Contraction of a*b+c into FMA is switched off for this file so the CPU sums
 // round exactly like the CUDA kernel's __fmul_rn/__fadd_rn (vision_ext/harris.h);
@@ -15,10 +15,10 @@
 #include <torch/library.h>
 
 #include <algorithm>
-#include <atomic>
 
 #include "../corners_common.h"
 #include "corner_response_cpu.h"
+#include "corners_parallel.h"
 #include "keypoints_cpu.h"
 
 namespace vision_ext {
@@ -34,29 +34,13 @@ int64_t tile_rows(int64_t h) {
   return std::max<int64_t>(16, std::min<int64_t>(64, (h + 2 * threads - 1) / (2 * threads)));
 }
 
-// Runs body(i) for i in [0, n) on the intra-op threads; items are claimed one at a time, so a
-// thread that the (shared, 2-core) machine delays leaves its share to the others. Each item
-// writes its own output, so results do not depend on who ran what.
-template <typename F>
-void parallel_items(int64_t n, bool parallel, const F& body) {
-  const int64_t threads = std::min<int64_t>(n, at::get_num_threads());
-  if (!parallel || threads <= 1 || at::in_parallel_region()) {
-    for (int64_t i = 0; i < n; ++i) body(i);
-    return;
-  }
-  std::atomic<int64_t> next{0};
-  at::parallel_for(0, threads, 1, [&](int64_t, int64_t) {
-    for (int64_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) body(i);
-  });
-}
-
 template <typename In, typename T>
 void response_planes(const In* src, T* dst, int64_t b, const CornerParams& p) {
   const int64_t h = p.height, hw = static_cast<int64_t>(p.height) * p.width;
   const int64_t tile = tile_rows(h);
   const int64_t tiles = (h + tile - 1) / tile;
   // Below ~1M pixels a thread hand-off costs more than it saves (and much more on a busy machine).
-  parallel_items(b * tiles, b * hw >= kParallelPixels, [&](int64_t i) {
+  run_items(b * tiles, b * hw >= kParallelPixels, [&](int64_t i) {
     const int64_t n = i / tiles, y0 = (i % tiles) * tile, y1 = std::min(h, y0 + tile);
     corner_response_rows<In, T>(src + n * hw, dst + n * hw, p, static_cast<int>(y0), static_cast<int>(y1));
   });

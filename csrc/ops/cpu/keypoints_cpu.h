@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "corners_fast_simd.h"
+#include "corners_parallel.h"
 #include "vision_ext/fast.h"
 #include "vision_ext/macros.h"
 
@@ -163,41 +164,40 @@ template <int N>
 void fast_plane(const uint8_t* img, int h, int w, int t, bool nonmax, PointList<float>& out) {
   if (h < 2 * kFastBorder + 1 || w < 2 * kFastBorder + 1) return;
   const int y_lo = kFastBorder, y_hi = h - kFastBorder;  // tested rows [y_lo, y_hi)
+  // Small chunks so that a thread the machine delays leaves little behind (run_items); each
+  // chunk recomputes the row above and below it.
   const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
-  const int64_t chunk = std::max<int64_t>(16, (y_hi - y_lo + 4 * threads - 1) / (4 * threads));
+  const int64_t chunk = std::max<int64_t>(32, (y_hi - y_lo + 8 * threads - 1) / (8 * threads));
   const int64_t nchunks = (y_hi - y_lo + chunk - 1) / chunk;
   std::vector<PointList<float>> parts(nchunks);
-  // Below ~1M pixels a thread hand-off costs more than it saves.
-  const int64_t grain = static_cast<int64_t>(h) * w < (int64_t(1) << 20) ? nchunks : 1;
   const bool simd = fast_simd_enabled();
-  at::parallel_for(0, nchunks, grain, [&](int64_t c0, int64_t c1) {
+  // Below ~1M pixels a thread hand-off costs more than it saves.
+  run_items(nchunks, static_cast<int64_t>(h) * w >= (int64_t(1) << 20), [&](int64_t c) {
     std::vector<uint8_t> flag(w, 1), score(3 * static_cast<size_t>(w), 0);
     long long offs[N];
     fast_circle_offsets<N>(w, offs);
     std::vector<int> cols[3];
-    for (int64_t c = c0; c < c1; ++c) {
-      const int r0 = static_cast<int>(y_lo + c * chunk), r1 = static_cast<int>(std::min<int64_t>(y_hi, r0 + chunk));
-      PointList<float>& part = parts[c];
-      for (int y = r0 - 1; y <= r1; ++y) {
-        const int slot = y % 3;
-        uint8_t* srow = score.data() + slot * static_cast<size_t>(w);
-        for (int x : cols[slot]) srow[x] = 0;  // only corners wrote a score
-        cols[slot].clear();
-        if (y >= y_lo && y < y_hi) fast_detect_row<N>(img, w, y, t, nonmax, simd, offs, flag.data(), srow, cols[slot]);
-        const int e = y - 1;  // row whose 3x3 neighbourhood is now complete
-        if (e < r0 || e >= r1) continue;
-        const uint8_t* above = score.data() + ((e + 2) % 3) * static_cast<size_t>(w);
-        const uint8_t* mid = score.data() + (e % 3) * static_cast<size_t>(w);
-        const uint8_t* below = srow;
-        for (int x : cols[e % 3]) {
-          const int s = mid[x];
-          if (nonmax && !(s > mid[x - 1] && s > mid[x + 1] && s > above[x - 1] && s > above[x] &&
-                          s > above[x + 1] && s > below[x - 1] && s > below[x] && s > below[x + 1]))
-            continue;
-          part.x.push_back(x);
-          part.y.push_back(e);
-          part.score.push_back(nonmax ? static_cast<float>(s) : 0.f);
-        }
+    const int r0 = static_cast<int>(y_lo + c * chunk), r1 = static_cast<int>(std::min<int64_t>(y_hi, r0 + chunk));
+    PointList<float>& part = parts[c];
+    for (int y = r0 - 1; y <= r1; ++y) {
+      const int slot = y % 3;
+      uint8_t* srow = score.data() + slot * static_cast<size_t>(w);
+      for (int x : cols[slot]) srow[x] = 0;  // only corners wrote a score
+      cols[slot].clear();
+      if (y >= y_lo && y < y_hi) fast_detect_row<N>(img, w, y, t, nonmax, simd, offs, flag.data(), srow, cols[slot]);
+      const int e = y - 1;  // row whose 3x3 neighbourhood is now complete
+      if (e < r0 || e >= r1) continue;
+      const uint8_t* above = score.data() + ((e + 2) % 3) * static_cast<size_t>(w);
+      const uint8_t* mid = score.data() + (e % 3) * static_cast<size_t>(w);
+      const uint8_t* below = srow;
+      for (int x : cols[e % 3]) {
+        const int s = mid[x];
+        if (nonmax && !(s > mid[x - 1] && s > mid[x + 1] && s > above[x - 1] && s > above[x] && s > above[x + 1] &&
+                        s > below[x - 1] && s > below[x] && s > below[x + 1]))
+          continue;
+        part.x.push_back(x);
+        part.y.push_back(e);
+        part.score.push_back(nonmax ? static_cast<float>(s) : 0.f);
       }
     }
   });
