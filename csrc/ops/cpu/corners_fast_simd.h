@@ -21,7 +21,7 @@ namespace vision_ext {
 namespace corners {
 
 // max over the 16 cyclic arcs of 9 points of min over the arc, per byte lane.
-inline __m512i fast16_best_arc(const __m512i* d) {
+__attribute__((always_inline)) inline __m512i fast16_best_arc(const __m512i* d) {
   __m512i m2[16], m4[16], m8[16];  // minima of windows of 2, 4 and 8 points starting at i
   for (int i = 0; i < 16; ++i) m2[i] = _mm512_min_epu8(d[i], d[(i + 1) & 15]);
   for (int i = 0; i < 16; ++i) m4[i] = _mm512_min_epu8(m2[i], m2[(i + 2) & 15]);
@@ -63,15 +63,11 @@ inline uint64_t fast16_block(const uint8_t* const* pt, const uint8_t* centre, st
 }
 
 // Corners of row r (tested columns [3, w-3)) appended to cols in raster order; with `scores`
-// their scores are written to score[x] (other entries untouched).
-inline void fast16_detect_row_simd(const uint8_t* r, std::ptrdiff_t stride, int w, int t, bool scores,
+// their scores are written to score[x] (other entries untouched). offs: fast_circle_offsets<16>.
+inline void fast16_detect_row_simd(const uint8_t* r, const long long* offs, int w, int t, bool scores,
                                    uint8_t* score, std::vector<int>& cols) {
   const uint8_t* pt[16];
-  for (int k = 0; k < 16; ++k) {
-    int dx, dy;
-    fast_circle_point(16, k, &dx, &dy);
-    pt[k] = r + dy * stride + dx;
-  }
+  for (int k = 0; k < 16; ++k) pt[k] = r + offs[k];
   const __m512i tv = _mm512_set1_epi8(static_cast<char>(t));
   const std::ptrdiff_t end = w - kFastBorder;
   auto emit = [&](std::ptrdiff_t x, uint64_t m, __m512i s) {
@@ -80,8 +76,13 @@ inline void fast16_detect_row_simd(const uint8_t* r, std::ptrdiff_t stride, int 
   };
   std::ptrdiff_t x = kFastBorder;
   __m512i s;
-  for (; x + 64 <= end; x += 64)
+  // Row y+4 is the one the next row brings in from memory: fetch it while this row works
+  // (a prefetch past the last row is a no-op hint, never a fault).
+  const uint8_t* ahead = pt[0] + (pt[0] - r) / 3;
+  for (; x + 64 <= end; x += 64) {
+    _mm_prefetch(reinterpret_cast<const char*>(ahead + x), _MM_HINT_T0);
     if (const uint64_t m = fast16_block<false>(pt, r, x, ~__mmask64(0), tv, &s)) emit(x, m, s);
+  }
   if (x < end) {
     const __mmask64 lanes = (uint64_t(1) << (end - x)) - 1;  // end - x < 64
     if (const uint64_t m = fast16_block<true>(pt, r, x, lanes, tv, &s)) emit(x, m, s);

@@ -122,7 +122,7 @@ inline void fast_detect_row(const uint8_t* img, int w, int y, int t, bool nonmax
                             uint8_t* flag, uint8_t* score, std::vector<int>& cols) {
   const uint8_t* r = img + static_cast<long long>(y) * w;
 #if defined(VE_FAST16_SIMD)
-  if (N == 16 && simd) return fast16_detect_row_simd(r, w, w, t, nonmax, score, cols);
+  if (N == 16 && simd) return fast16_detect_row_simd(r, offs, w, t, nonmax, score, cols);
 #else
   (void)simd;
 #endif
