@@ -97,6 +97,21 @@ def test_response_batch_shapes_and_strides(camera):
                                rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("block_size", [2, 3, 7, 9])
+def test_large_batch_split_over_threads_matches_cv2(camera, block_size):
+    # Over a million pixels, so row tiles of every image are shared between threads; block
+    # sizes 2..7 take the fused sum-and-score pass, 9 the general one.
+    imgs = np.stack([np.roll(camera, 37 * i, axis=1) for i in range(5)]).astype(np.float32) / 255
+    out = ops.harris_response(torch.from_numpy(imgs)[:, None], block_size, 3, 0.04, 4)
+    for i, img in enumerate(imgs):
+        ref = cv2.cornerHarris(img, block_size, 3, 0.04)
+        assert _max_rel(out[i, 0].numpy(), ref) <= 1e-5
+        torch.testing.assert_close(out[i, 0], ops.harris_response(torch.from_numpy(img), block_size, 3, 0.04, 4),
+                                   rtol=0, atol=0)
+    eig = ops.min_eigen_response(torch.from_numpy(imgs)[:, None], block_size, 3, 4)
+    assert _max_rel(eig[2, 0].numpy(), cv2.cornerMinEigenVal(imgs[2], block_size, 3)) <= 1e-5
+
+
 @pytest.mark.parametrize("shape", [(1, 1), (1, 5), (2, 2), (3, 4), (5, 1)])
 def test_tiny_images_match_cv2(shape):
     img = (np.random.default_rng(3).random(shape) * 255).astype(np.uint8)

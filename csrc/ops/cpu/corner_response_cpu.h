@@ -59,8 +59,12 @@ inline void products(const T* VE_RESTRICT dx, const T* VE_RESTRICT dy, T* VE_RES
 // h[x] = p[x] + p[x+1] + ... + p[x+B-1], summed left to right.
 template <typename T>
 inline void window_sum_x(const T* VE_RESTRICT p, T* VE_RESTRICT h, int n, int block) {
-  for (std::ptrdiff_t x = 0; x < n; ++x) h[x] = p[x];
-  for (int j = 1; j < block; ++j) {
+  if (block == 1) {
+    for (std::ptrdiff_t x = 0; x < n; ++x) h[x] = p[x];
+    return;
+  }
+  for (std::ptrdiff_t x = 0; x < n; ++x) h[x] = p[x] + p[x + 1];
+  for (int j = 2; j < block; ++j) {
     const T* VE_RESTRICT q = p + j;
     for (std::ptrdiff_t x = 0; x < n; ++x) h[x] = h[x] + q[x];
   }
@@ -81,6 +85,35 @@ template <typename T>
 inline void min_eigen_row(const T* VE_RESTRICT a, const T* VE_RESTRICT b, const T* VE_RESTRICT c, T* VE_RESTRICT out,
                           int n) {
   for (std::ptrdiff_t x = 0; x < n; ++x) out[x] = min_eigen_from_sums(a[x], b[x], c[x]);
+}
+
+// Score of one output row from the window sums of its NB rows (top to bottom), in one pass.
+template <int NB, typename T>
+inline void response_from_rows(const T* const* rows, T* VE_RESTRICT out, int n, bool harris, double k) {
+  const T* r[NB];
+  for (int i = 0; i < NB; ++i) r[i] = rows[i];
+  const std::ptrdiff_t W = n;
+  if (harris) {
+    for (std::ptrdiff_t x = 0; x < W; ++x) {
+      T a = r[0][x], b = r[0][x + W], c = r[0][x + 2 * W];
+      for (int i = 1; i < NB; ++i) {
+        a = a + r[i][x];
+        b = b + r[i][x + W];
+        c = c + r[i][x + 2 * W];
+      }
+      out[x] = harris_from_sums(a, b, c, k);
+    }
+  } else {
+    for (std::ptrdiff_t x = 0; x < W; ++x) {
+      T a = r[0][x], b = r[0][x + W], c = r[0][x + 2 * W];
+      for (int i = 1; i < NB; ++i) {
+        a = a + r[i][x];
+        b = b + r[i][x + W];
+        c = c + r[i][x + 2 * W];
+      }
+      out[x] = min_eigen_from_sums(a, b, c);
+    }
+  }
 }
 
 // Products Dx*Dx, Dx*Dy, Dy*Dy of in-image row y into pxx/pxy/pyy[0, W). RS/RD: smooth and
@@ -147,6 +180,9 @@ inline void window_row(const In* src, int yy, const CornerParams& p, const Sobel
   window_sum_x(pyy, out + 2 * W, W, B);
 }
 
+// Window heights with a fused sum-and-score pass (the block sizes 2..7).
+constexpr int kMaxFusedBlock = 7;
+
 // Response rows [y0, y1) of one plane (src and dst contiguous H x W).
 template <int RS, int RD, typename In, typename T>
 void corner_response_rows_impl(const In* src, T* dst, const CornerParams& p, int y0, int y1) {
@@ -160,6 +196,22 @@ void corner_response_rows_impl(const In* src, T* dst, const CornerParams& p, int
     const int y = yy - hi;
     if (y < y0) continue;
     // Rows y-lo .. y+hi live in ring slots (y - y0 + i) % B, summed top to bottom.
+    const T* rows[kMaxFusedBlock];
+    if (B <= kMaxFusedBlock) {
+      for (int i = 0; i < B; ++i) rows[i] = s.ring.data() + 3 * static_cast<size_t>(W) * ((y - y0 + i) % B);
+      T* out = dst + static_cast<long long>(y) * W;
+      switch (B) {
+        case 1: response_from_rows<1>(rows, out, W, p.harris, p.k); break;
+        case 2: response_from_rows<2>(rows, out, W, p.harris, p.k); break;
+        case 3: response_from_rows<3>(rows, out, W, p.harris, p.k); break;
+        case 4: response_from_rows<4>(rows, out, W, p.harris, p.k); break;
+        case 5: response_from_rows<5>(rows, out, W, p.harris, p.k); break;
+        case 6: response_from_rows<6>(rows, out, W, p.harris, p.k); break;
+        default: response_from_rows<7>(rows, out, W, p.harris, p.k); break;
+      }
+      continue;
+    }
+    // Larger windows: accumulate the rows into a, b, c first.
     T* a = s.a.data();
     T* b = s.b.data();
     T* c = s.c.data();

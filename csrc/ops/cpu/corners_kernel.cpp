@@ -1,5 +1,5 @@
 // CPU kernels of the corner family: Harris / min-eigenvalue responses, FAST and
-// good-features-to-track. Checks -> dtype dispatch -> at::parallel_for.
+// good-features-to-track. Checks -> dtype dispatch -> run_items (corners_parallel.h) over row tiles.
 //
 // Contraction of a*b+c into FMA is switched off for this file so the CPU sums
 // round exactly like the CUDA kernel's __fmul_rn/__fadd_rn (vision_ext/harris.h);
@@ -18,6 +18,7 @@
 
 #include "../corners_common.h"
 #include "corner_response_cpu.h"
+#include "corners_parallel.h"
 #include "keypoints_cpu.h"
 
 namespace vision_ext {
@@ -39,12 +40,9 @@ void response_planes(const In* src, T* dst, int64_t b, const CornerParams& p) {
   const int64_t tile = tile_rows(h);
   const int64_t tiles = (h + tile - 1) / tile;
   // Below ~1M pixels a thread hand-off costs more than it saves (and much more on a busy machine).
-  const int64_t grain = b * hw < kParallelPixels ? b * tiles : 1;
-  at::parallel_for(0, b * tiles, grain, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const int64_t n = i / tiles, y0 = (i % tiles) * tile, y1 = std::min(h, y0 + tile);
-      corner_response_rows<In, T>(src + n * hw, dst + n * hw, p, static_cast<int>(y0), static_cast<int>(y1));
-    }
+  run_items(b * tiles, b * hw >= kParallelPixels, [&](int64_t i) {
+    const int64_t n = i / tiles, y0 = (i % tiles) * tile, y1 = std::min(h, y0 + tile);
+    corner_response_rows<In, T>(src + n * hw, dst + n * hw, p, static_cast<int>(y0), static_cast<int>(y1));
   });
 }
 

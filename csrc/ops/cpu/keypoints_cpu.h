@@ -7,10 +7,12 @@
 #include <cstddef>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
-#include <numeric>
 #include <vector>
 
+#include "corners_fast_simd.h"
+#include "corners_parallel.h"
 #include "vision_ext/fast.h"
 #include "vision_ext/macros.h"
 
@@ -116,9 +118,14 @@ __attribute__((noinline)) inline bool fast16_prefilter_row(const uint8_t* VE_RES
 
 // Corners of tested row y: their columns, and (nonmax) their scores in `score` (zeroed, width w).
 template <int N>
-inline void fast_detect_row(const uint8_t* img, int w, int y, int t, bool nonmax, const long long* offs, uint8_t* flag,
-                            uint8_t* score, std::vector<int>& cols) {
+inline void fast_detect_row(const uint8_t* img, int w, int y, int t, bool nonmax, bool simd, const long long* offs,
+                            uint8_t* flag, uint8_t* score, std::vector<int>& cols) {
   const uint8_t* r = img + static_cast<long long>(y) * w;
+#if defined(VE_FAST16_SIMD)
+  if (N == 16 && simd) return fast16_detect_row_simd(r, offs, w, t, nonmax, score, cols);
+#else
+  (void)simd;
+#endif
   if (N == 16 && !fast16_prefilter_row(r, w, w, t, flag)) return;
   const int end = w - kFastBorder;
   for (std::ptrdiff_t x = kFastBorder; x < end;) {
@@ -144,6 +151,12 @@ inline void fast_detect_row(const uint8_t* img, int w, int y, int t, bool nonmax
   }
 }
 
+// VISION_EXT_FAST_PORTABLE=1 forces the portable 9_16 path on AVX-512 hosts (tests run both).
+inline bool fast_simd_enabled() {
+  const char* e = std::getenv("VISION_EXT_FAST_PORTABLE");
+  return !(e && e[0] == '1');
+}
+
 // Keypoints of one plane: raster order, then (with nonmax) stably sorted by score, descending.
 // Row chunks run in parallel; each keeps three score rows (OpenCV's 3x3 rule needs the rows
 // above and below), recomputing one row on each side of the chunk.
@@ -151,40 +164,40 @@ template <int N>
 void fast_plane(const uint8_t* img, int h, int w, int t, bool nonmax, PointList<float>& out) {
   if (h < 2 * kFastBorder + 1 || w < 2 * kFastBorder + 1) return;
   const int y_lo = kFastBorder, y_hi = h - kFastBorder;  // tested rows [y_lo, y_hi)
+  // Small chunks so that a thread the machine delays leaves little behind (run_items); each
+  // chunk recomputes the row above and below it.
   const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
-  const int64_t chunk = std::max<int64_t>(16, (y_hi - y_lo + 4 * threads - 1) / (4 * threads));
+  const int64_t chunk = std::max<int64_t>(32, (y_hi - y_lo + 8 * threads - 1) / (8 * threads));
   const int64_t nchunks = (y_hi - y_lo + chunk - 1) / chunk;
   std::vector<PointList<float>> parts(nchunks);
+  const bool simd = fast_simd_enabled();
   // Below ~1M pixels a thread hand-off costs more than it saves.
-  const int64_t grain = static_cast<int64_t>(h) * w < (int64_t(1) << 20) ? nchunks : 1;
-  at::parallel_for(0, nchunks, grain, [&](int64_t c0, int64_t c1) {
+  run_items(nchunks, static_cast<int64_t>(h) * w >= (int64_t(1) << 20), [&](int64_t c) {
     std::vector<uint8_t> flag(w, 1), score(3 * static_cast<size_t>(w), 0);
     long long offs[N];
     fast_circle_offsets<N>(w, offs);
     std::vector<int> cols[3];
-    for (int64_t c = c0; c < c1; ++c) {
-      const int r0 = static_cast<int>(y_lo + c * chunk), r1 = static_cast<int>(std::min<int64_t>(y_hi, r0 + chunk));
-      PointList<float>& part = parts[c];
-      for (int y = r0 - 1; y <= r1; ++y) {
-        const int slot = y % 3;
-        uint8_t* srow = score.data() + slot * static_cast<size_t>(w);
-        for (int x : cols[slot]) srow[x] = 0;  // only corners wrote a score
-        cols[slot].clear();
-        if (y >= y_lo && y < y_hi) fast_detect_row<N>(img, w, y, t, nonmax, offs, flag.data(), srow, cols[slot]);
-        const int e = y - 1;  // row whose 3x3 neighbourhood is now complete
-        if (e < r0 || e >= r1) continue;
-        const uint8_t* above = score.data() + ((e + 2) % 3) * static_cast<size_t>(w);
-        const uint8_t* mid = score.data() + (e % 3) * static_cast<size_t>(w);
-        const uint8_t* below = srow;
-        for (int x : cols[e % 3]) {
-          const int s = mid[x];
-          if (nonmax && !(s > mid[x - 1] && s > mid[x + 1] && s > above[x - 1] && s > above[x] &&
-                          s > above[x + 1] && s > below[x - 1] && s > below[x] && s > below[x + 1]))
-            continue;
-          part.x.push_back(x);
-          part.y.push_back(e);
-          part.score.push_back(nonmax ? static_cast<float>(s) : 0.f);
-        }
+    const int r0 = static_cast<int>(y_lo + c * chunk), r1 = static_cast<int>(std::min<int64_t>(y_hi, r0 + chunk));
+    PointList<float>& part = parts[c];
+    for (int y = r0 - 1; y <= r1; ++y) {
+      const int slot = y % 3;
+      uint8_t* srow = score.data() + slot * static_cast<size_t>(w);
+      for (int x : cols[slot]) srow[x] = 0;  // only corners wrote a score
+      cols[slot].clear();
+      if (y >= y_lo && y < y_hi) fast_detect_row<N>(img, w, y, t, nonmax, simd, offs, flag.data(), srow, cols[slot]);
+      const int e = y - 1;  // row whose 3x3 neighbourhood is now complete
+      if (e < r0 || e >= r1) continue;
+      const uint8_t* above = score.data() + ((e + 2) % 3) * static_cast<size_t>(w);
+      const uint8_t* mid = score.data() + (e % 3) * static_cast<size_t>(w);
+      const uint8_t* below = srow;
+      for (int x : cols[e % 3]) {
+        const int s = mid[x];
+        if (nonmax && !(s > mid[x - 1] && s > mid[x + 1] && s > above[x - 1] && s > above[x] && s > above[x + 1] &&
+                        s > below[x - 1] && s > below[x] && s > below[x + 1]))
+          continue;
+        part.x.push_back(x);
+        part.y.push_back(e);
+        part.score.push_back(nonmax ? static_cast<float>(s) : 0.f);
       }
     }
   });
@@ -194,17 +207,19 @@ void fast_plane(const uint8_t* img, int h, int w, int t, bool nonmax, PointList<
     out.score.insert(out.score.end(), part.score.begin(), part.score.end());
   }
   if (nonmax) {
-    std::vector<size_t> order(out.size());
-    std::iota(order.begin(), order.end(), size_t(0));
-    std::stable_sort(order.begin(), order.end(), [&](size_t i, size_t j) { return out.score[i] > out.score[j]; });
+    // Stable counting sort on the 8-bit score, descending: raster order within a score.
+    size_t start[257] = {};
+    for (float sc : out.score) ++start[255 - static_cast<int>(sc) + 1];
+    for (int i = 0; i < 256; ++i) start[i + 1] += start[i];
     PointList<float> sorted;
-    sorted.x.reserve(order.size());
-    sorted.y.reserve(order.size());
-    sorted.score.reserve(order.size());
-    for (size_t i : order) {
-      sorted.x.push_back(out.x[i]);
-      sorted.y.push_back(out.y[i]);
-      sorted.score.push_back(out.score[i]);
+    sorted.x.resize(out.size());
+    sorted.y.resize(out.size());
+    sorted.score.resize(out.size());
+    for (size_t i = 0; i < out.size(); ++i) {
+      const size_t j = start[255 - static_cast<int>(out.score[i])]++;
+      sorted.x[j] = out.x[i];
+      sorted.y[j] = out.y[i];
+      sorted.score[j] = out.score[i];
     }
     out = std::move(sorted);
   }

@@ -59,9 +59,10 @@ def cases(quick: bool, device: str):
         out.append(Case("min_eigen_response u8", label, device, lambda t, g: ops.min_eigen_response(t, 3, 3, 4),
                         {"cv2.cornerMinEigenVal": lambda t, g: cv2.cornerMinEigenVal(g, 3)}, setup=setup,
                         matches=_close_to_cv2))
-        out.append(Case("fast 9_16 t=20", label, device, lambda t, g: ops.fast(t, 20, True, 16, 0),
-                        {"cv2.FAST": lambda t, g: cv2.FastFeatureDetector_create(20, True).detect(g)},
-                        setup=setup, matches=lambda a, b: _fast_set(a) == _fast_set(b)))
+        for thr in (10, 20):  # 10: OpenCV's default (the floor); 20: fewer candidates
+            out.append(Case(f"fast 9_16 t={thr}", label, device, lambda t, g, thr=thr: ops.fast(t, thr, True, 16, 0),
+                            {"cv2.FAST": lambda t, g, thr=thr: cv2.FastFeatureDetector_create(thr, True).detect(g)},
+                            setup=setup, matches=lambda a, b: _fast_set(a) == _fast_set(b)))
         out.append(Case("good_features_to_track", label, device,
                         lambda t, g: ops.good_features_to_track(t, 1000, 0.01, 10.0, 3, 3, False, 0.04, None),
                         {"cv2.goodFeaturesToTrack": lambda t, g: cv2.goodFeaturesToTrack(g, 1000, 0.01, 10.0)},
