@@ -3,6 +3,7 @@
 // bit-identical noise: every multiply-add below is an explicit fmaf (never left
 // to the compiler's contraction), and the rest is IEEE-exact (+, *, /, sqrtf).
 #pragma once
+#include <math.h>
 #include <stdint.h>
 
 #include "vision_ext/macros.h"
