@@ -25,47 +25,51 @@ inline __m512 uniform16(__m512i bits) {
                          _mm512_set1_ps(5.9604644775390625e-08f));
 }
 
-// -2 * philox_log(x) on 16 lanes.
+// -2 * philox_log(x) on 16 lanes. Bit-identical rewrites of the scalar steps: halving m is an exponent
+// decrement, 2s is s + s, and the final * -2 (exact: a power of two) is folded into the last fma.
 inline __m512 minus2_log16(__m512 x) {
   const __m512i b = _mm512_castps_si512(x);
   __m512i e = _mm512_sub_epi32(_mm512_and_si512(_mm512_srli_epi32(b, 23), _mm512_set1_epi32(0xff)),
                                _mm512_set1_epi32(127));
-  __m512 m = _mm512_castsi512_ps(
-      _mm512_or_si512(_mm512_and_si512(b, _mm512_set1_epi32(0x7fffff)), _mm512_set1_epi32(0x3f800000)));
-  const __mmask16 big = _mm512_cmp_ps_mask(m, _mm512_set1_ps(1.41421356f), _CMP_GT_OQ);
-  m = _mm512_mask_mul_ps(m, big, m, _mm512_set1_ps(0.5f));
+  __m512i mb = _mm512_or_si512(_mm512_and_si512(b, _mm512_set1_epi32(0x7fffff)), _mm512_set1_epi32(0x3f800000));
+  const __mmask16 big = _mm512_cmp_ps_mask(_mm512_castsi512_ps(mb), _mm512_set1_ps(1.41421356f), _CMP_GT_OQ);
+  mb = _mm512_mask_sub_epi32(mb, big, mb, _mm512_set1_epi32(0x00800000));
   e = _mm512_mask_add_epi32(e, big, e, _mm512_set1_epi32(1));
-  const __m512 one = _mm512_set1_ps(1.f);
+  const __m512 m = _mm512_castsi512_ps(mb), one = _mm512_set1_ps(1.f);
   const __m512 s = _mm512_div_ps(_mm512_sub_ps(m, one), _mm512_add_ps(m, one));
   const __m512 s2 = _mm512_mul_ps(s, s);
   __m512 p = _mm512_fmadd_ps(s2, _mm512_set1_ps(0.11111111f), _mm512_set1_ps(0.14285715f));
   p = _mm512_fmadd_ps(s2, p, _mm512_set1_ps(0.2f));
   p = _mm512_fmadd_ps(s2, p, _mm512_set1_ps(0.33333334f));
   p = _mm512_fmadd_ps(s2, p, one);
-  const __m512 lg = _mm512_fmadd_ps(_mm512_cvtepi32_ps(e), _mm512_set1_ps(0.693147180559945f),
-                                    _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(2.f), s), p));
-  return _mm512_mul_ps(_mm512_set1_ps(-2.f), lg);
+  const __m512 m4s = _mm512_mul_ps(_mm512_set1_ps(-4.f), s);  // -2 * (2s), exact
+  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(e), _mm512_set1_ps(-2.f * 0.693147180559945f), _mm512_mul_ps(m4s, p));
 }
 
-// philox_sincos_2pi on 16 lanes.
+// philox_sincos_2pi on 16 lanes; the quadrant rotation is a blend and a sign flip.
 inline void sincos_2pi16(__m512 u, __m512* sn, __m512* cs) {
-  const __m512 h = _mm512_mul_ps(_mm512_sub_ps(u, _mm512_set1_ps(0.5f)), _mm512_set1_ps(3.14159265358979f));
-  const __m512 h2 = _mm512_mul_ps(h, h);
-  __m512 s = _mm512_fmadd_ps(h2, _mm512_set1_ps(-2.5052108e-08f), _mm512_set1_ps(2.7557319e-06f));
-  s = _mm512_fmadd_ps(h2, s, _mm512_set1_ps(-1.9841270e-04f));
-  s = _mm512_fmadd_ps(h2, s, _mm512_set1_ps(8.3333333e-03f));
-  s = _mm512_fmadd_ps(h2, s, _mm512_set1_ps(-1.6666667e-01f));
-  s = _mm512_fmadd_ps(_mm512_mul_ps(h2, h), s, h);
-  __m512 c = _mm512_fmadd_ps(h2, _mm512_set1_ps(2.0876757e-09f), _mm512_set1_ps(-2.7557319e-07f));
-  c = _mm512_fmadd_ps(h2, c, _mm512_set1_ps(2.4801587e-05f));
-  c = _mm512_fmadd_ps(h2, c, _mm512_set1_ps(-1.3888889e-03f));
-  c = _mm512_fmadd_ps(h2, c, _mm512_set1_ps(4.1666667e-02f));
-  c = _mm512_fmadd_ps(h2, c, _mm512_set1_ps(-0.5f));
-  c = _mm512_fmadd_ps(h2, c, _mm512_set1_ps(1.f));
-  const __m512 m2s = _mm512_mul_ps(_mm512_set1_ps(-2.f), s);
-  *sn = _mm512_mul_ps(m2s, c);
-  const __m512 c2 = _mm512_fmadd_ps(m2s, s, _mm512_set1_ps(1.f));
-  *cs = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(c2), _mm512_set1_epi32(0x80000000)));  // exact negation
+  const __m512 v = _mm512_mul_ps(_mm512_set1_ps(4.f), u);
+  const __m512 q = _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 f = _mm512_sub_ps(v, q);
+  const __m512 f2 = _mm512_mul_ps(f, f);
+  __m512 s = _mm512_fmadd_ps(f2, _mm512_set1_ps(1.6044118e-04f), _mm512_set1_ps(-4.6817541e-03f));
+  s = _mm512_fmadd_ps(f2, s, _mm512_set1_ps(7.9692625e-02f));
+  s = _mm512_fmadd_ps(f2, s, _mm512_set1_ps(-6.4596410e-01f));
+  s = _mm512_fmadd_ps(f2, s, _mm512_set1_ps(1.5707964f));
+  s = _mm512_mul_ps(s, f);
+  __m512 c = _mm512_fmadd_ps(f2, _mm512_set1_ps(-2.5202042e-05f), _mm512_set1_ps(9.1926026e-04f));
+  c = _mm512_fmadd_ps(f2, c, _mm512_set1_ps(-2.0863481e-02f));
+  c = _mm512_fmadd_ps(f2, c, _mm512_set1_ps(2.5366950e-01f));
+  c = _mm512_fmadd_ps(f2, c, _mm512_set1_ps(-1.2337005f));
+  c = _mm512_fmadd_ps(f2, c, _mm512_set1_ps(1.f));
+  const __m512i k = _mm512_cvttps_epi32(q);
+  const __mmask16 odd = _mm512_test_epi32_mask(k, _mm512_set1_epi32(1));
+  const __m512i sign = _mm512_set1_epi32(static_cast<int>(0x80000000u));
+  // sin: s, c, -s, -c for k & 3 = 0..3 (sign from bit 1 of k); cos: c, -s, -c, s (bit 1 of k + 1)
+  const __m512i sin_sign = _mm512_and_si512(_mm512_slli_epi32(k, 30), sign);
+  const __m512i cos_sign = _mm512_and_si512(_mm512_slli_epi32(_mm512_add_epi32(k, _mm512_set1_epi32(1)), 30), sign);
+  *sn = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(_mm512_mask_blend_ps(odd, s, c)), sin_sign));
+  *cs = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(_mm512_mask_blend_ps(odd, c, s)), cos_sign));
 }
 
 // Philox rounds on N x 8 blocks held one 32-bit word per 64-bit lane: vpmuludq reads only the low
