@@ -66,10 +66,11 @@ def format_row(row) -> str:
         f"{'match' if p['matches'] else ('MISMATCH' if p['matches'] is False else '-')})"
         for name, p in row["peers"].items()
     )
-    line = f"{row['op']:<34} {row['shape']:<26} {row['device']:<5} ours {_fmt_time(row['ours_seconds']):>10}  {peer_txt}"
-    if row.get("metrics"):
-        line += "\n" + " " * 36 + "  ".join(
-            f"{impl}: " + ", ".join(f"{k} {v:.3g}" for k, v in figs.items()) for impl, figs in row["metrics"].items())
+    line = f"{row['op']:<34} {row['shape']:<26} {row['device']:<5} ours {_fmt_time(row['ours_seconds']):>10}"
+    line += f"  {peer_txt}"
+    if row.get("metrics"):  # a measured case's own figures, on a second line
+        line += "\n" + " " * 36 + "  ".join(f"{impl}: " + ", ".join(f"{k} {v:.3g}" for k, v in figs.items())
+                                             for impl, figs in row["metrics"].items())
     return line
 
 

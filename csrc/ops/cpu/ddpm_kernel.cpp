@@ -9,6 +9,7 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <cmath>
 #include <type_traits>
 #include <math.h>
 #include <vector>
@@ -75,16 +76,16 @@ void q_sample_f32(float a, float s, const float* __restrict px, const float* __r
   int64_t k = 0;
 #if defined(__AVX512F__)
   if (stream) {
-    for (; k < n && (reinterpret_cast<uintptr_t>(po + k) & 63); ++k) po[k] = a * px[k] + s * pn[k];
+    for (; k < n && (reinterpret_cast<uintptr_t>(po + k) & 63); ++k) po[k] = std::fma(a, px[k], s * pn[k]);
     const __m512 va = _mm512_set1_ps(a), vs = _mm512_set1_ps(s);
     for (; k + 16 <= n; k += 16)
-      _mm512_stream_ps(po + k, _mm512_add_ps(_mm512_mul_ps(va, _mm512_loadu_ps(px + k)),
-                                             _mm512_mul_ps(vs, _mm512_loadu_ps(pn + k))));
+      _mm512_stream_ps(po + k,
+                       _mm512_fmadd_ps(va, _mm512_loadu_ps(px + k), _mm512_mul_ps(vs, _mm512_loadu_ps(pn + k))));
     _mm_sfence();  // streaming stores are weakly ordered: publish them before the threads join
   }
 #endif
 #pragma omp simd
-  for (int64_t j = k; j < n; ++j) po[j] = a * px[j] + s * pn[j];
+  for (int64_t j = k; j < n; ++j) po[j] = std::fma(a, px[j], s * pn[j]);
 }
 
 constexpr int64_t kStreamBytes = 4 << 20;  // outputs from this size on bypass the caches
@@ -216,26 +217,74 @@ template <NoiseSrc NZ, Limit LIM, typename scalar_t, typename M, typename Z>
 void ddpm_run_fixed(const DdpmElem<M>& c, M clip, M th, const scalar_t* __restrict pm, const scalar_t* __restrict px,
                     const Z* __restrict pz, scalar_t* __restrict pp, scalar_t* __restrict p0, int64_t n) {
   const M cx = c.cx, cm = c.cm, c_x0 = c.c_x0, c_xt = c.c_xt, sigma = c.std_fixed;
-      _Pragma("omp simd")
+#pragma omp simd
   for (int64_t k = 0; k < n; ++k) {
     const M x = static_cast<M>(px[k]);
-    M x0 = cx * x + cm * static_cast<M>(pm[k]);
+    M x0 = std::fma(cx, x, cm * static_cast<M>(pm[k]));
     if (LIM == Limit::kThresh) {
       x0 = x0 < -th ? -th : (x0 > th ? th : x0);
       x0 = x0 / th;
     } else if (LIM == Limit::kClip) {
       x0 = x0 < -clip ? -clip : (x0 > clip ? clip : x0);
     }
-    M out = c_x0 * x0 + c_xt * x;
-    if (NZ != NoiseSrc::kNone) out += sigma * static_cast<M>(pz[k]);
+    M out = std::fma(c_x0, x0, c_xt * x);
+    if (NZ != NoiseSrc::kNone) out = std::fma(sigma, static_cast<M>(pz[k]), out);
     pp[k] = static_cast<scalar_t>(out);
     p0[k] = static_cast<scalar_t>(x0);
   }
 }
 
+#if defined(__AVX512F__)
+// ddpm_run_fixed for fp32 with non-temporal stores of both outputs (see q_sample_f32): the same operations
+// in the same order, so the same bits; a scalar head aligns the stores to 64 bytes. (The multiply-adds are
+// explicit fmas on both paths: GCC would otherwise contract the plain loop's a*b + c*d its own way.)
+template <NoiseSrc NZ, Limit LIM>
+void ddpm_run_fixed_stream(const DdpmElem<float>& c, float clip, float th, const float* __restrict pm,
+                           const float* __restrict px, const float* __restrict pz, float* __restrict pp,
+                           float* __restrict p0, int64_t n) {
+  int64_t k = 0;
+  while (k < n && (reinterpret_cast<uintptr_t>(pp + k) & 63)) ++k;
+  ddpm_run_fixed<NZ, LIM>(c, clip, th, pm, px, pz, pp, p0, k);
+  const __m512 cx = _mm512_set1_ps(c.cx), cm = _mm512_set1_ps(c.cm), c_x0 = _mm512_set1_ps(c.c_x0);
+  const __m512 c_xt = _mm512_set1_ps(c.c_xt), sigma = _mm512_set1_ps(c.std_fixed);
+  const float lim = LIM == Limit::kThresh ? th : clip;
+  const __m512 hi = _mm512_set1_ps(lim), lo = _mm512_set1_ps(-lim);
+  for (; k + 16 <= n; k += 16) {
+    const __m512 x = _mm512_loadu_ps(px + k);
+    __m512 x0 = _mm512_fmadd_ps(cx, x, _mm512_mul_ps(cm, _mm512_loadu_ps(pm + k)));
+    if (LIM != Limit::kNone) {  // x0 < -lim ? -lim : (x0 > lim ? lim : x0), NaN kept
+      x0 = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x0, hi, _CMP_GT_OQ), x0, hi);
+      x0 = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x0, lo, _CMP_LT_OQ), x0, lo);
+      if (LIM == Limit::kThresh) x0 = _mm512_div_ps(x0, hi);
+    }
+    __m512 out = _mm512_fmadd_ps(c_x0, x0, _mm512_mul_ps(c_xt, x));
+    if (NZ != NoiseSrc::kNone) out = _mm512_fmadd_ps(sigma, _mm512_loadu_ps(pz + k), out);
+    _mm512_stream_ps(pp + k, out);
+    _mm512_stream_ps(p0 + k, x0);
+  }
+  _mm_sfence();
+  ddpm_run_fixed<NZ, LIM>(c, clip, th, pm + k, px + k, pz ? pz + k : pz, pp + k, p0 + k, n - k);
+}
+#endif
+
+// Picks the x0 limit (and, for large fp32 outputs, streaming stores) once per run.
 template <NoiseSrc NZ, typename scalar_t, typename M, typename Z>
 void ddpm_run_fixed_limit(const DdpmElem<M>& c, M clip, M th, const scalar_t* pm, const scalar_t* px, const Z* pz,
-                          scalar_t* pp, scalar_t* p0, int64_t n) {
+                          scalar_t* pp, scalar_t* p0, int64_t n, bool stream) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<scalar_t, float> && std::is_same_v<Z, float>) {
+    if (stream) {
+      if (th > M(0)) {
+        ddpm_run_fixed_stream<NZ, Limit::kThresh>(c, clip, th, pm, px, pz, pp, p0, n);
+      } else if (clip > M(0)) {
+        ddpm_run_fixed_stream<NZ, Limit::kClip>(c, clip, th, pm, px, pz, pp, p0, n);
+      } else {
+        ddpm_run_fixed_stream<NZ, Limit::kNone>(c, clip, th, pm, px, pz, pp, p0, n);
+      }
+      return;
+    }
+  }
+#endif
   if (th > M(0)) {
     ddpm_run_fixed<NZ, Limit::kThresh>(c, clip, th, pm, px, pz, pp, p0, n);
   } else if (clip > M(0)) {
@@ -269,6 +318,7 @@ std::tuple<Tensor, Tensor> ddpm_step_cpu(const Tensor& mo, const Tensor& sample,
     scalar_t* p0 = x0.data_ptr<scalar_t>();
     const bool learned = s.mo_stride != s.inner;
     const M clip = M(clip_range);
+    const bool stream = s.x.numel() * static_cast<int64_t>(sizeof(scalar_t)) >= kStreamBytes;
     for_each_run(s.batch, s.inner, [&](int64_t b, int64_t first, int64_t len) {
       const DdpmElem<M>& c = coeffs[b];
       const M th = pth ? M(pth[b]) : M(0);
@@ -278,13 +328,14 @@ std::tuple<Tensor, Tensor> ddpm_step_cpu(const Tensor& mo, const Tensor& sample,
       const scalar_t* mb = pm + b * s.mo_stride - b * s.inner;  // model output of element k: mb[k]
       if (var != kVarLearned && var != kVarLearnedRange) {
         if (!c.noisy) {
-          ddpm_run_fixed_limit<NoiseSrc::kNone>(c, clip, th, mb + first, px + first, pz, pp + first, p0 + first, len);
+          ddpm_run_fixed_limit<NoiseSrc::kNone>(c, clip, th, mb + first, px + first, pz, pp + first, p0 + first, len,
+                                                stream);
         } else if (pz) {
           ddpm_run_fixed_limit<NoiseSrc::kTensor>(c, clip, th, mb + first, px + first, pz + first, pp + first,
-                                                  p0 + first, len);
+                                                  p0 + first, len, stream);
         } else {
           ddpm_run_fixed_limit<NoiseSrc::kPhilox>(c, clip, th, mb + first, px + first, zb, pp + first, p0 + first,
-                                                  len);
+                                                  len, stream);
         }
         return;
       }

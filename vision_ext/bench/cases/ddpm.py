@@ -109,7 +109,8 @@ def _loop_share_case(shape, steps: int, device):
 
     return Case(op=f"ddpm_loop_share({steps} steps)", shape="x".join(map(str, shape)), device=device,
                 ours=lambda x: _sampling_loop(scheds["ours"], unet, x, steps)[2],
-                peers={k: (lambda x, s=s: _sampling_loop(s, unet, x, steps)[2]) for k, s in scheds.items() if k != "ours"},
+                peers={k: (lambda x, s=s: _sampling_loop(s, unet, x, steps)[2])
+                       for k, s in scheds.items() if k != "ours"},
                 setup=setup, measure=measure)
 
 
