@@ -222,8 +222,11 @@ class DDPMScheduler(_Scheduler):
         elif noise is None:
             seed, offset = self._philox()
         threshold = self._threshold(model_output[:, :sample.shape[1]], sample, t) if self.config.thresholding else None
-        prev, x0 = ops.ddpm_step(model_output, sample, t, tp, table, noise, threshold, seed, offset,
-                                 self.config.prediction_type, self.variance_type, self._clip_range(), 1.0)
+        # t, tp and table are already int64 / float64 tensors on the device: straight to the op (the public
+        # wrapper's conversions cost more than a small step's maths, inside a sampling loop even more).
+        prev, x0 = ops.call(ops.DDPM_STEP, (model_output, sample, t, tp, table, noise, threshold, seed, offset,
+                                            self.config.prediction_type, self.variance_type, self._clip_range(),
+                                            1.0), (model_output, sample, noise))
         if not return_dict:
             return prev, x0
         return SchedulerOutput(prev, x0)
@@ -269,9 +272,9 @@ class DDIMScheduler(_Scheduler):
             else:
                 seed, offset = self._philox()
         threshold = self._threshold(model_output, sample, t) if self.config.thresholding else None
-        prev, x0 = ops.ddim_step(model_output, sample, t, tp, table, noise, threshold, seed, offset, eta,
-                                 use_clipped_model_output, self.config.prediction_type, self._clip_range(),
-                                 self.final_alpha_cumprod)
+        prev, x0 = ops.call(ops.DDIM_STEP, (model_output, sample, t, tp, table, noise, threshold, seed, offset,
+                                            float(eta), bool(use_clipped_model_output), self.config.prediction_type,
+                                            self._clip_range(), self.final_alpha_cumprod), (model_output, sample, noise))
         if not return_dict:
             return prev, x0
         return SchedulerOutput(prev, x0)
