@@ -33,6 +33,10 @@ class Case:
     rtol: float = 1e-4
     atol: float = 1e-4
     needs_grad: bool = False  # training-step cases run with autograd on
+    # For figures that are not a per-call time (e.g. the scheduler's share of a whole sampling loop):
+    # measure(*args) -> {"ours": {"seconds": s, metric: value, ...}, peer: {...}} replaces the timer,
+    # runs once, and its other metrics are reported beside the times.
+    measure: Optional[Callable[..., Dict[str, Dict[str, float]]]] = None
 
     @property
     def name(self) -> str:

@@ -12,6 +12,9 @@ def run_cases(cases: List[Case], min_time: float) -> List[dict]:
     rows = []
     for case in cases:
         args = case.args()
+        if case.measure is not None:
+            rows.append(_measured_row(case, args))
+            continue
         with torch.set_grad_enabled(case.needs_grad):
             ours_out = case.ours(*args)
             peers, runnable = {}, {"ours": case.ours}
@@ -33,6 +36,23 @@ def run_cases(cases: List[Case], min_time: float) -> List[dict]:
     return rows
 
 
+def _measured_row(case: Case, args: tuple) -> dict:
+    """A row from the case's own measurement: times as usual, its other figures under 'metrics'."""
+    with torch.set_grad_enabled(case.needs_grad):
+        figures = case.measure(*args)
+    ours = dict(figures.pop("ours"))
+    ours_t = ours.pop("seconds")
+    metrics = {"ours": ours}
+    peers = {}
+    for peer, fig in figures.items():
+        fig = dict(fig)
+        seconds = fig.pop("seconds")
+        peers[peer] = {"seconds": seconds, "matches": None, "speedup": seconds / ours_t if seconds else None}
+        metrics[peer] = fig
+    return {"family": case.family, "op": case.op, "shape": case.shape, "device": case.device,
+            "ours_seconds": ours_t, "peers": peers, "metrics": metrics}
+
+
 def _fmt_time(s):
     if s is None:
         return "n/a"
@@ -46,7 +66,12 @@ def format_row(row) -> str:
         f"{'match' if p['matches'] else ('MISMATCH' if p['matches'] is False else '-')})"
         for name, p in row["peers"].items()
     )
-    return f"{row['op']:<34} {row['shape']:<26} {row['device']:<5} ours {_fmt_time(row['ours_seconds']):>10}  {peer_txt}"
+    line = f"{row['op']:<34} {row['shape']:<26} {row['device']:<5} ours {_fmt_time(row['ours_seconds']):>10}"
+    line += f"  {peer_txt}"
+    if row.get("metrics"):  # a measured case's own figures, on a second line
+        line += "\n" + " " * 36 + "  ".join(f"{impl}: " + ", ".join(f"{k} {v:.3g}" for k, v in figs.items())
+                                             for impl, figs in row["metrics"].items())
+    return line
 
 
 def print_table(rows, out=print) -> None:

@@ -64,6 +64,7 @@ class _Scheduler:
         self.num_inference_steps = None
         self.timesteps = torch.arange(num_train_timesteps - 1, -1, -1, dtype=torch.long)
         self._device_cache = {}
+        self._pairs = {}
         self._seed = None
         self._offset = 0
 
@@ -85,7 +86,7 @@ class _Scheduler:
 
     # ---- device tables and timestep tensors (cached: no per-step allocation or copy) ----
     def _on(self, key, device, make):
-        k = (key, str(device))
+        k = (key, torch.device(device))
         if k not in self._device_cache:
             self._device_cache[k] = make().to(device)
         return self._device_cache[k]
@@ -97,6 +98,22 @@ class _Scheduler:
         if isinstance(t, Tensor):
             return t.to(device=device, dtype=torch.long) if t.device != torch.device(device) else t
         return self._on(("t", int(t)), device, lambda: torch.tensor(int(t), dtype=torch.long))
+
+    def _pair(self, timestep, device):
+        """(t, t_prev, table) on `device` for one step. Ints and CPU scalar tensors (what iterating
+        `timesteps` gives) hit a per-timestep cache, so a step allocates nothing here; other tensors
+        are gathered on their device without a host read."""
+        if isinstance(timestep, Tensor):
+            if timestep.device.type != "cpu" or timestep.numel() != 1:
+                t = self._t(timestep, device)
+                return t, self.previous_timestep(t), self._table(device)
+            timestep = int(timestep)
+        key = (timestep, device)
+        hit = self._pairs.get(key)
+        if hit is None:
+            hit = self._pairs[key] = (self._t(timestep, device), self._t(self.previous_timestep(timestep), device),
+                                      self._table(device))
+        return hit
 
     def _philox(self):
         """(seed, offset) for in-kernel noise: seeded once from torch's default generator, so
@@ -112,8 +129,9 @@ class _Scheduler:
 
     def add_noise(self, original_samples: Tensor, noise: Tensor, timesteps) -> Tensor:
         """x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) noise, one fused pass, fp32+ coefficients."""
-        return ops.add_noise(original_samples, noise, self._t(timesteps, original_samples.device),
-                             self._table(original_samples.device))
+        dev = original_samples.device
+        t = timesteps if isinstance(timesteps, Tensor) and timesteps.device == dev else self._t(timesteps, dev)
+        return ops.add_noise(original_samples, noise, t, self._table(dev))
 
     def get_velocity(self, sample: Tensor, noise: Tensor, timesteps) -> Tensor:
         """v = sqrt(abar_t) noise - sqrt(1 - abar_t) x0."""
@@ -187,6 +205,7 @@ class DDPMScheduler(_Scheduler):
         prev[ts] = torch.cat([ts[1:], ts.new_tensor([-1])])
         self._prev_of = prev
         self._device_cache = {k: v for k, v in self._device_cache.items() if k[0] != "prev"}
+        self._pairs = {}
 
     def previous_timestep(self, timestep):
         if isinstance(timestep, Tensor):
@@ -195,10 +214,7 @@ class DDPMScheduler(_Scheduler):
 
     def step(self, model_output: Tensor, timestep, sample: Tensor, generator: Optional[torch.Generator] = None,
              return_dict: bool = True, variance_noise: Optional[Tensor] = None):
-        dev = sample.device
-        t = self._t(timestep, dev)
-        tp = self._t(self.previous_timestep(timestep), dev) if not isinstance(timestep, Tensor) \
-            else self.previous_timestep(t)
+        t, tp, table = self._pair(timestep, sample.device)
         noise, seed, offset = variance_noise, 0, 0
         if noise is None and generator is not None:
             if int(timestep) > 0:  # diffusers draws only when t > 0 (a host read, generator path only)
@@ -206,8 +222,11 @@ class DDPMScheduler(_Scheduler):
         elif noise is None:
             seed, offset = self._philox()
         threshold = self._threshold(model_output[:, :sample.shape[1]], sample, t) if self.config.thresholding else None
-        prev, x0 = ops.ddpm_step(model_output, sample, t, tp, self._table(dev), noise, threshold, seed, offset,
-                                 self.config.prediction_type, self.variance_type, self._clip_range(), 1.0)
+        # t, tp and table are already int64 / float64 tensors on the device: straight to the op (the public
+        # wrapper's conversions cost more than a small step's maths, inside a sampling loop even more).
+        prev, x0 = ops.call(ops.DDPM_STEP, (model_output, sample, t, tp, table, noise, threshold, seed, offset,
+                                            self.config.prediction_type, self.variance_type, self._clip_range(),
+                                            1.0), (model_output, sample, noise))
         if not return_dict:
             return prev, x0
         return SchedulerOutput(prev, x0)
@@ -245,10 +264,7 @@ class DDIMScheduler(_Scheduler):
             raise ValueError("DDIMScheduler.step: call set_timesteps(num_inference_steps) first")
         if variance_noise is not None and generator is not None:
             raise ValueError("step: pass either generator or variance_noise, not both")
-        dev = sample.device
-        t = self._t(timestep, dev)
-        tp = self._t(self.previous_timestep(timestep), dev) if not isinstance(timestep, Tensor) \
-            else self.previous_timestep(t)
+        t, tp, table = self._pair(timestep, sample.device)
         noise, seed, offset = variance_noise, 0, 0
         if eta > 0 and noise is None:
             if generator is not None:
@@ -256,9 +272,9 @@ class DDIMScheduler(_Scheduler):
             else:
                 seed, offset = self._philox()
         threshold = self._threshold(model_output, sample, t) if self.config.thresholding else None
-        prev, x0 = ops.ddim_step(model_output, sample, t, tp, self._table(dev), noise, threshold, seed, offset,
-                                 eta, use_clipped_model_output, self.config.prediction_type, self._clip_range(),
-                                 self.final_alpha_cumprod)
+        prev, x0 = ops.call(ops.DDIM_STEP, (model_output, sample, t, tp, table, noise, threshold, seed, offset,
+                                            float(eta), bool(use_clipped_model_output), self.config.prediction_type,
+                                            self._clip_range(), self.final_alpha_cumprod), (model_output, sample, noise))
         if not return_dict:
             return prev, x0
         return SchedulerOutput(prev, x0)

@@ -19,6 +19,34 @@ for _name in _OPS:
 
 TimestepLike = Union[int, Tensor]
 
+# The overloads themselves (calling the packet resolves the overload on every call).
+ADD_NOISE = torch.ops.vision_ext.add_noise.default
+TARGET = torch.ops.vision_ext.ddpm_training_target.default
+DDPM_STEP = torch.ops.vision_ext.ddpm_step.default
+DDIM_STEP = torch.ops.vision_ext.ddim_step.default
+PLMS_STEP = torch.ops.vision_ext.plms_step.default
+PHILOX = torch.ops.vision_ext.philox_normal_like.default
+
+
+_is_compiling = torch.compiler.is_compiling
+_grad_enabled = torch.is_grad_enabled
+_below_autograd = torch._C._AutoDispatchBelowAutograd
+
+
+def call(op, args, tensors):
+    """op(*args), below the autograd layer when no input needs a gradient. That layer (a Python
+    autograd kernel, or the not-implemented fallback) costs several microseconds a call, more than a
+    small step's maths; skipping it changes nothing since no output would require grad. Calling the
+    overload's C++ function (not the packet) also skips overload resolution and a Python frame."""
+    if _is_compiling():
+        return op(*args)
+    if _grad_enabled():
+        for t in tensors:
+            if t is not None and t.requires_grad:
+                return op(*args)
+    with _below_autograd():
+        return op._op(*args)
+
 
 def as_timesteps(t: TimestepLike, like: Tensor) -> Tensor:
     """An int64 tensor on `like`'s device from an int or tensor (tensors are only moved if needed)."""
@@ -33,15 +61,15 @@ def as_timesteps(t: TimestepLike, like: Tensor) -> Tensor:
 
 def add_noise(original: Tensor, noise: Tensor, timesteps: TimestepLike, alphas_cumprod: Tensor) -> Tensor:
     """q_sample: sqrt(ab_t) * original + sqrt(1 - ab_t) * noise, ab_t gathered per sample in fp32+ maths."""
-    return torch.ops.vision_ext.add_noise(original, noise, as_timesteps(timesteps, original), alphas_cumprod)
+    return call(ADD_NOISE, (original, noise, as_timesteps(timesteps, original), alphas_cumprod), (original, noise))
 
 
 def training_target(original: Tensor, noise: Tensor, timesteps: TimestepLike, alphas_cumprod: Tensor,
                     prediction_type: str = "epsilon", min_snr_gamma: float = 0.0) -> Tuple[Tensor, Tensor, Tensor]:
     """(x_t, target, weights) in one pass: target is noise, x0 or v; weights are min-SNR-gamma
     loss weights per sample (all ones when min_snr_gamma <= 0)."""
-    return torch.ops.vision_ext.ddpm_training_target(original, noise, as_timesteps(timesteps, original),
-                                                     alphas_cumprod, prediction_type, float(min_snr_gamma))
+    return call(TARGET, (original, noise, as_timesteps(timesteps, original), alphas_cumprod, prediction_type,
+                         float(min_snr_gamma)), (original, noise))
 
 
 def ddpm_step(model_output: Tensor, sample: Tensor, timestep: TimestepLike, prev_timestep: TimestepLike,
@@ -51,10 +79,10 @@ def ddpm_step(model_output: Tensor, sample: Tensor, timestep: TimestepLike, prev
     """One fused DDPM reverse step -> (prev_sample, pred_original_sample). Noise is `noise` when given,
     else Philox(seed, offset) drawn in the kernel; none is added at timestep 0. clip_sample_range <= 0
     disables clipping; `threshold` (float32 [B]) applies dynamic thresholding instead."""
-    return torch.ops.vision_ext.ddpm_step(
-        model_output, sample, as_timesteps(timestep, sample), as_timesteps(prev_timestep, sample), alphas_cumprod,
-        noise, threshold, int(seed), int(offset), prediction_type, variance_type, float(clip_sample_range),
-        float(final_alpha_cumprod))
+    return call(DDPM_STEP, (model_output, sample, as_timesteps(timestep, sample),
+                            as_timesteps(prev_timestep, sample), alphas_cumprod, noise, threshold, int(seed),
+                            int(offset), prediction_type, variance_type, float(clip_sample_range),
+                            float(final_alpha_cumprod)), (model_output, sample, noise))
 
 
 def ddim_step(model_output: Tensor, sample: Tensor, timestep: TimestepLike, prev_timestep: TimestepLike,
@@ -63,25 +91,26 @@ def ddim_step(model_output: Tensor, sample: Tensor, timestep: TimestepLike, prev
               prediction_type: str = "epsilon", clip_sample_range: float = 0.0,
               final_alpha_cumprod: float = 1.0) -> Tuple[Tensor, Tensor]:
     """One fused DDIM step -> (prev_sample, pred_original_sample); noise only when eta > 0."""
-    return torch.ops.vision_ext.ddim_step(
-        model_output, sample, as_timesteps(timestep, sample), as_timesteps(prev_timestep, sample), alphas_cumprod,
-        noise, threshold, int(seed), int(offset), float(eta), bool(use_clipped_model_output), prediction_type,
-        float(clip_sample_range), float(final_alpha_cumprod))
+    return call(DDIM_STEP, (model_output, sample, as_timesteps(timestep, sample),
+                            as_timesteps(prev_timestep, sample), alphas_cumprod, noise, threshold, int(seed),
+                            int(offset), float(eta), bool(use_clipped_model_output), prediction_type,
+                            float(clip_sample_range), float(final_alpha_cumprod)), (model_output, sample, noise))
 
 
 def plms_step(sample: Tensor, model_outputs: Sequence[Tensor], weights: Sequence[float], timestep: TimestepLike,
               prev_timestep: TimestepLike, alphas_cumprod: Tensor, prediction_type: str = "epsilon",
               final_alpha_cumprod: float = 1.0) -> Tensor:
     """One fused PLMS step: eps = sum(w_k * model_outputs[k]) then the PNDM transfer to prev_timestep."""
-    return torch.ops.vision_ext.plms_step(
-        sample, list(model_outputs), [float(w) for w in weights], as_timesteps(timestep, sample),
-        as_timesteps(prev_timestep, sample), alphas_cumprod, prediction_type, float(final_alpha_cumprod))
+    outputs = list(model_outputs)
+    return call(PLMS_STEP, (sample, outputs, [float(w) for w in weights], as_timesteps(timestep, sample),
+                            as_timesteps(prev_timestep, sample), alphas_cumprod, prediction_type,
+                            float(final_alpha_cumprod)), [sample, *outputs])
 
 
 def philox_normal_like(input: Tensor, seed: int, offset: int = 0) -> Tensor:
     """Standard normals shaped like `input`, element i from Philox4x32-10 block (i // 4, offset) keyed by
     seed: the very numbers the step kernels draw, identical on CPU and CUDA."""
-    return torch.ops.vision_ext.philox_normal_like(input, int(seed), int(offset))
+    return call(PHILOX, (input, int(seed), int(offset)), ())
 
 
 # ---- fake kernels (shapes only) --------------------------------------------------------------------------

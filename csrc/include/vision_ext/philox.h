@@ -1,8 +1,9 @@
 // Counter-based Philox4x32-10 (Salmon et al., SC'11) and its mapping to normal
 // numbers. Torch-free and VE_HD so the CPU kernels and the CUDA kernels draw
 // bit-identical noise: every multiply-add below is an explicit fmaf (never left
-// to the compiler's contraction), and the rest is IEEE-exact (+, *, /, sqrtf).
+// to the compiler's contraction), and the rest is IEEE-exact (+, *, /, sqrtf, rintf).
 #pragma once
+#include <math.h>
 #include <stdint.h>
 
 #include "vision_ext/macros.h"
@@ -76,24 +77,27 @@ VE_HD float philox_log(float x) {
   return fmaf(static_cast<float>(e), 0.693147180559945f, (2.f * s) * p);
 }
 
-// sin and cos of 2*pi*u for u in (0, 1): half-angle Taylor series on (-pi/2, pi/2)
-// then the double-angle formulas.
+// sin and cos of 2*pi*u for u in (0, 1): q = the nearest quarter turn (rintf(4u)), f = 4u - q in
+// [-1/2, 1/2] (4u and 4u - q are exact), Taylor polynomials of sin and cos of (pi/2) f (truncation
+// < 2e-9 and 1e-10), then a rotation by q quarter turns (exact swaps and negations).
 VE_HD void philox_sincos_2pi(float u, float* sin_out, float* cos_out) {
-  const float h = (u - 0.5f) * 3.14159265358979f;  // 2*pi*u = 2h + 2*pi*(1/2): signs flip below
-  const float h2 = h * h;
-  float s = fmaf(h2, -2.5052108e-08f, 2.7557319e-06f);
-  s = fmaf(h2, s, -1.9841270e-04f);
-  s = fmaf(h2, s, 8.3333333e-03f);
-  s = fmaf(h2, s, -1.6666667e-01f);
-  s = fmaf(h2 * h, s, h);
-  float c = fmaf(h2, 2.0876757e-09f, -2.7557319e-07f);
-  c = fmaf(h2, c, 2.4801587e-05f);
-  c = fmaf(h2, c, -1.3888889e-03f);
-  c = fmaf(h2, c, 4.1666667e-02f);
-  c = fmaf(h2, c, -0.5f);
-  c = fmaf(h2, c, 1.f);
-  *sin_out = -2.f * s * c;          // sin(2h + pi) = -sin(2h)
-  *cos_out = -fmaf(-2.f * s, s, 1.f);  // cos(2h + pi) = -(1 - 2 sin^2 h)
+  const float v = 4.f * u;
+  const float q = rintf(v);
+  const float f = v - q;
+  const float f2 = f * f;
+  float s = fmaf(f2, 1.6044118e-04f, -4.6817541e-03f);
+  s = fmaf(f2, s, 7.9692625e-02f);
+  s = fmaf(f2, s, -6.4596410e-01f);
+  s = fmaf(f2, s, 1.5707964f);
+  s = s * f;
+  float c = fmaf(f2, -2.5202042e-05f, 9.1926026e-04f);
+  c = fmaf(f2, c, -2.0863481e-02f);
+  c = fmaf(f2, c, 2.5366950e-01f);
+  c = fmaf(f2, c, -1.2337005f);
+  c = fmaf(f2, c, 1.f);
+  const int k = static_cast<int>(q) & 3;
+  *sin_out = (k & 1) ? ((k & 2) ? -c : c) : ((k & 2) ? -s : s);
+  *cos_out = (k & 1) ? ((k & 2) ? s : -s) : ((k & 2) ? -c : c);
 }
 
 // Four standard normals from one Philox block (Box-Muller on two pairs).

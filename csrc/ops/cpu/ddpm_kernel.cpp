@@ -9,13 +9,17 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <cmath>
+#include <type_traits>
 #include <math.h>
-#if defined(__AVX512F__) || defined(__AVX__)
-#include <immintrin.h>
-#endif
 #include <vector>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include "../ddpm_common.h"
+#include "philox_cpu.h"
 #include "vision_ext/ddpm.h"
 #include "vision_ext/philox.h"
 
@@ -25,118 +29,27 @@ namespace {
 using at::Tensor;
 using namespace ddpm_ops;
 
-constexpr int64_t kChunk = 1024;  // elements per noise buffer (a multiple of 4 * kLanes)
+constexpr int64_t kChunk = 1024;  // elements per noise buffer (a multiple of the generator's 128)
 constexpr int64_t kGrain = 16384; // below this, one thread (waking others costs more)
-constexpr int kLanes = 16;        // Philox blocks generated side by side (one AVX-512 register of words)
 
-// In-place sqrtf over kLanes floats. sqrtf is correctly rounded, so the vector instruction gives the
-// very bits of the scalar call; written out because math-errno keeps the compiler from vectorising it.
-inline void sqrt_lanes(float* v) {
-#if defined(__AVX512F__)
-  _mm512_storeu_ps(v, _mm512_sqrt_ps(_mm512_loadu_ps(v)));
-#elif defined(__AVX__)
-  for (int l = 0; l < kLanes; l += 8) _mm256_storeu_ps(v + l, _mm256_sqrt_ps(_mm256_loadu_ps(v + l)));
-#else
-  for (int l = 0; l < kLanes; ++l) v[l] = sqrtf(v[l]);
-#endif
+// Asks for n elements at p to be brought into the cache: issued before a chunk's noise is generated, the
+// loads of the step's inputs overlap that compute instead of following it.
+template <typename T>
+inline void prefetch_run(const T* p, int64_t n) {
+  const char* c = reinterpret_cast<const char*>(p);
+  for (int64_t b = 0; b < n * static_cast<int64_t>(sizeof(T)); b += 64) __builtin_prefetch(c + b, 0, 3);
 }
 
-// The 4 * kLanes normals of Philox blocks g0 .. g0 + kLanes - 1 into out, in flat order: the same
-// operations as philox_normal4 (shared header), laid out lane-wise so every stage vectorises.
-inline void philox_normals_lanes(uint64_t seed, uint64_t offset, uint64_t g0, float* out) {
-  alignas(64) uint32_t c0[kLanes], c1[kLanes], c2[kLanes], c3[kLanes];
-  const uint32_t o0 = static_cast<uint32_t>(offset), o1 = static_cast<uint32_t>(offset >> 32);
-#pragma omp simd
-  for (int l = 0; l < kLanes; ++l) {
-    const uint64_t g = g0 + static_cast<uint64_t>(l);
-    c0[l] = static_cast<uint32_t>(g);
-    c1[l] = static_cast<uint32_t>(g >> 32);
-    c2[l] = o0;
-    c3[l] = o1;
-  }
-  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
-#if defined(__AVX512F__)
-  // 32x32 -> 64-bit products with vpmuludq: each 64-bit lane carries one 32-bit word in its low half
-  // (vpmuludq reads only those; the high halves carry junk that never reaches a low half), so a
-  // round is two multiplies, two shifts and two three-way xors per 8 words. Integer maths: the
-  // words are exactly those of philox4x32_10.
-  {
-    const __m512i m0 = _mm512_set1_epi64(kPhiloxM0), m1 = _mm512_set1_epi64(kPhiloxM1);
-    for (int h = 0; h < kLanes; h += 8) {
-      __m512i x0 = _mm512_cvtepu32_epi64(_mm256_load_si256(reinterpret_cast<const __m256i*>(c0 + h)));
-      __m512i x1 = _mm512_cvtepu32_epi64(_mm256_load_si256(reinterpret_cast<const __m256i*>(c1 + h)));
-      __m512i x2 = _mm512_cvtepu32_epi64(_mm256_load_si256(reinterpret_cast<const __m256i*>(c2 + h)));
-      __m512i x3 = _mm512_cvtepu32_epi64(_mm256_load_si256(reinterpret_cast<const __m256i*>(c3 + h)));
-      uint32_t kk0 = k0, kk1 = k1;
-      for (int round = 0; round < 10; ++round) {
-        const __m512i p0 = _mm512_mul_epu32(x0, m0), p1 = _mm512_mul_epu32(x2, m1);
-        x0 = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p1, 32), x1, _mm512_set1_epi64(kk0), 0x96);
-        x1 = p1;
-        x2 = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p0, 32), x3, _mm512_set1_epi64(kk1), 0x96);
-        x3 = p0;
-        kk0 += kPhiloxW0;
-        kk1 += kPhiloxW1;
-      }
-      _mm256_store_si256(reinterpret_cast<__m256i*>(c0 + h), _mm512_cvtepi64_epi32(x0));
-      _mm256_store_si256(reinterpret_cast<__m256i*>(c1 + h), _mm512_cvtepi64_epi32(x1));
-      _mm256_store_si256(reinterpret_cast<__m256i*>(c2 + h), _mm512_cvtepi64_epi32(x2));
-      _mm256_store_si256(reinterpret_cast<__m256i*>(c3 + h), _mm512_cvtepi64_epi32(x3));
-    }
-  }
-#else
-  for (int round = 0; round < 10; ++round) {
-#pragma omp simd
-    for (int l = 0; l < kLanes; ++l) {
-      const uint64_t p0 = static_cast<uint64_t>(kPhiloxM0) * c0[l];
-      const uint64_t p1 = static_cast<uint64_t>(kPhiloxM1) * c2[l];
-      const uint32_t hi0 = static_cast<uint32_t>(p0 >> 32), lo0 = static_cast<uint32_t>(p0);
-      const uint32_t hi1 = static_cast<uint32_t>(p1 >> 32), lo1 = static_cast<uint32_t>(p1);
-      c0[l] = hi1 ^ c1[l] ^ k0;
-      c1[l] = lo1;
-      c2[l] = hi0 ^ c3[l] ^ k1;
-      c3[l] = lo0;
-    }
-    k0 += kPhiloxW0;
-    k1 += kPhiloxW1;
-  }
-#endif
-  alignas(64) float r0[kLanes], r1[kLanes], sn0[kLanes], cs0[kLanes], sn1[kLanes], cs1[kLanes];
-#pragma omp simd
-  for (int l = 0; l < kLanes; ++l) {
-    r0[l] = -2.f * philox_log(philox_uniform(c0[l]));
-    r1[l] = -2.f * philox_log(philox_uniform(c2[l]));
-    float s, c;
-    philox_sincos_2pi(philox_uniform(c1[l]), &s, &c);
-    sn0[l] = s;
-    cs0[l] = c;
-    philox_sincos_2pi(philox_uniform(c3[l]), &s, &c);
-    sn1[l] = s;
-    cs1[l] = c;
-  }
-  sqrt_lanes(r0);
-  sqrt_lanes(r1);
-#pragma omp simd
-  for (int l = 0; l < kLanes; ++l) {
-    out[4 * l] = r0[l] * cs0[l];
-    out[4 * l + 1] = r0[l] * sn0[l];
-    out[4 * l + 2] = r1[l] * cs1[l];
-    out[4 * l + 3] = r1[l] * sn1[l];
-  }
-}
-
-// Normals of flat indices [first, first + n) (n <= kChunk); returns where index `first` landed in
-// buf, which holds kBuf floats: whole Philox blocks from block first / 4 on.
-constexpr int64_t kBuf = kChunk + 4 * kLanes + 4 * kLanes;
+// Normals of flat indices [first, first + n) (n <= kChunk) into buf.
 const float* fill_philox(float* buf, uint64_t seed, uint64_t offset, int64_t first, int64_t n) {
-  const uint64_t g_begin = static_cast<uint64_t>(first) >> 2;
-  const uint64_t g_end = (static_cast<uint64_t>(first + n) + 3) >> 2;
-  for (uint64_t g = g_begin; g < g_end; g += kLanes) philox_normals_lanes(seed, offset, g, buf + 4 * (g - g_begin));
-  return buf + (first & 3);
+  philox_cpu::normals(seed, offset, static_cast<uint64_t>(first), n, buf);
+  return buf;
 }
 
 // Timesteps as int64 per sample, range-checked (CPU tensors: checking costs nothing).
 std::vector<int64_t> per_sample(const Tensor& t, int64_t batch, int64_t lo, int64_t hi, const char* name) {
-  const Tensor v = t.to(at::kLong).contiguous().reshape(-1);
+  // int64 tensors are used as they are (each .to / .contiguous is a dispatcher round trip)
+  const Tensor v = t.scalar_type() == at::kLong && t.is_contiguous() ? t : t.to(at::kLong).contiguous();
   const int64_t* p = v.data_ptr<int64_t>();
   std::vector<int64_t> out(batch);
   for (int64_t b = 0; b < batch; ++b) {
@@ -147,7 +60,9 @@ std::vector<int64_t> per_sample(const Tensor& t, int64_t batch, int64_t lo, int6
   return out;
 }
 
-Tensor table_f64(const Tensor& ac) { return ac.to(at::kDouble).contiguous(); }
+Tensor table_f64(const Tensor& ac) {
+  return ac.scalar_type() == at::kDouble && ac.is_contiguous() ? ac : ac.to(at::kDouble).contiguous();
+}
 
 // Loop over flat element ranges split at sample boundaries: fn(b, first, n).
 template <typename F>
@@ -161,6 +76,27 @@ void for_each_run(int64_t batch, int64_t inner, F fn) {
     }
   });
 }
+
+// q_sample over n floats: po = a * px + s * pn. With `stream`, non-temporal stores: an output far larger than
+// the caches is not read back soon, and skipping its read-for-ownership saves a quarter of the traffic.
+void q_sample_f32(float a, float s, const float* __restrict px, const float* __restrict pn, float* __restrict po,
+                  int64_t n, bool stream) {
+  int64_t k = 0;
+#if defined(__AVX512F__)
+  if (stream) {
+    for (; k < n && (reinterpret_cast<uintptr_t>(po + k) & 63); ++k) po[k] = std::fma(a, px[k], s * pn[k]);
+    const __m512 va = _mm512_set1_ps(a), vs = _mm512_set1_ps(s);
+    for (; k + 16 <= n; k += 16)
+      _mm512_stream_ps(po + k,
+                       _mm512_fmadd_ps(va, _mm512_loadu_ps(px + k), _mm512_mul_ps(vs, _mm512_loadu_ps(pn + k))));
+    _mm_sfence();  // streaming stores are weakly ordered: publish them before the threads join
+  }
+#endif
+#pragma omp simd
+  for (int64_t j = k; j < n; ++j) po[j] = std::fma(a, px[j], s * pn[j]);
+}
+
+constexpr int64_t kStreamBytes = 4 << 20;  // outputs from this size on bypass the caches
 
 Tensor add_noise_cpu(const Tensor& x0, const Tensor& noise, const Tensor& t, const Tensor& ac) {
   check_float(x0, "original");
@@ -186,8 +122,15 @@ Tensor add_noise_cpu(const Tensor& x0, const Tensor& noise, const Tensor& t, con
     const scalar_t* px = x.data_ptr<scalar_t>();
     const scalar_t* pn = n.data_ptr<scalar_t>();
     scalar_t* po = out.data_ptr<scalar_t>();
+    const bool stream = x.numel() * static_cast<int64_t>(sizeof(scalar_t)) >= kStreamBytes;
     for_each_run(batch, inner, [&](int64_t b, int64_t first, int64_t len) {
       const M a = ca[b], s = cb[b];
+      if (std::is_same_v<scalar_t, float>) {
+        q_sample_f32(a, s, reinterpret_cast<const float*>(px) + first, reinterpret_cast<const float*>(pn) + first,
+                     reinterpret_cast<float*>(po) + first, len, stream);
+        return;
+      }
+      _Pragma("omp simd")
       for (int64_t k = first; k < first + len; ++k)
         po[k] = static_cast<scalar_t>(a * static_cast<M>(px[k]) + s * static_cast<M>(pn[k]));
     });
@@ -230,6 +173,7 @@ std::tuple<Tensor, Tensor, Tensor> training_target_cpu(const Tensor& x0, const T
       // target = tx * x0 + tn * noise: epsilon (0, 1), sample (1, 0), v (-s, a)
       const M tx = pred == kPredEpsilon ? M(0) : (pred == kPredSample ? M(1) : -s);
       const M tn = pred == kPredEpsilon ? M(1) : (pred == kPredSample ? M(0) : a);
+      _Pragma("omp simd")
       for (int64_t k = first; k < first + len; ++k) {
         const M xv = static_cast<M>(px[k]), nv = static_cast<M>(pn[k]);
         pxt[k] = static_cast<scalar_t>(a * xv + s * nv);
@@ -284,23 +228,71 @@ void ddpm_run_fixed(const DdpmElem<M>& c, M clip, M th, const scalar_t* __restri
 #pragma omp simd
   for (int64_t k = 0; k < n; ++k) {
     const M x = static_cast<M>(px[k]);
-    M x0 = cx * x + cm * static_cast<M>(pm[k]);
+    M x0 = std::fma(cx, x, cm * static_cast<M>(pm[k]));
     if (LIM == Limit::kThresh) {
       x0 = x0 < -th ? -th : (x0 > th ? th : x0);
       x0 = x0 / th;
     } else if (LIM == Limit::kClip) {
       x0 = x0 < -clip ? -clip : (x0 > clip ? clip : x0);
     }
-    M out = c_x0 * x0 + c_xt * x;
-    if (NZ != NoiseSrc::kNone) out += sigma * static_cast<M>(pz[k]);
+    M out = std::fma(c_x0, x0, c_xt * x);
+    if (NZ != NoiseSrc::kNone) out = std::fma(sigma, static_cast<M>(pz[k]), out);
     pp[k] = static_cast<scalar_t>(out);
     p0[k] = static_cast<scalar_t>(x0);
   }
 }
 
+#if defined(__AVX512F__)
+// ddpm_run_fixed for fp32 with non-temporal stores of both outputs (see q_sample_f32): the same operations
+// in the same order, so the same bits; a scalar head aligns the stores to 64 bytes. (The multiply-adds are
+// explicit fmas on both paths: GCC would otherwise contract the plain loop's a*b + c*d its own way.)
+template <NoiseSrc NZ, Limit LIM>
+void ddpm_run_fixed_stream(const DdpmElem<float>& c, float clip, float th, const float* __restrict pm,
+                           const float* __restrict px, const float* __restrict pz, float* __restrict pp,
+                           float* __restrict p0, int64_t n) {
+  int64_t k = 0;
+  while (k < n && (reinterpret_cast<uintptr_t>(pp + k) & 63)) ++k;
+  ddpm_run_fixed<NZ, LIM>(c, clip, th, pm, px, pz, pp, p0, k);
+  const __m512 cx = _mm512_set1_ps(c.cx), cm = _mm512_set1_ps(c.cm), c_x0 = _mm512_set1_ps(c.c_x0);
+  const __m512 c_xt = _mm512_set1_ps(c.c_xt), sigma = _mm512_set1_ps(c.std_fixed);
+  const float lim = LIM == Limit::kThresh ? th : clip;
+  const __m512 hi = _mm512_set1_ps(lim), lo = _mm512_set1_ps(-lim);
+  for (; k + 16 <= n; k += 16) {
+    const __m512 x = _mm512_loadu_ps(px + k);
+    __m512 x0 = _mm512_fmadd_ps(cx, x, _mm512_mul_ps(cm, _mm512_loadu_ps(pm + k)));
+    if (LIM != Limit::kNone) {  // x0 < -lim ? -lim : (x0 > lim ? lim : x0), NaN kept
+      x0 = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x0, hi, _CMP_GT_OQ), x0, hi);
+      x0 = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x0, lo, _CMP_LT_OQ), x0, lo);
+      if (LIM == Limit::kThresh) x0 = _mm512_div_ps(x0, hi);
+    }
+    __m512 out = _mm512_fmadd_ps(c_x0, x0, _mm512_mul_ps(c_xt, x));
+    if (NZ != NoiseSrc::kNone) out = _mm512_fmadd_ps(sigma, _mm512_loadu_ps(pz + k), out);
+    _mm512_stream_ps(pp + k, out);
+    _mm512_stream_ps(p0 + k, x0);
+  }
+  _mm_sfence();
+  ddpm_run_fixed<NZ, LIM>(c, clip, th, pm + k, px + k, pz ? pz + k : pz, pp + k, p0 + k, n - k);
+}
+#endif
+
+// Picks the x0 limit (and, for large fp32 outputs, streaming stores) once per run.
 template <NoiseSrc NZ, typename scalar_t, typename M, typename Z>
 void ddpm_run_fixed_limit(const DdpmElem<M>& c, M clip, M th, const scalar_t* pm, const scalar_t* px, const Z* pz,
-                          scalar_t* pp, scalar_t* p0, int64_t n) {
+                          scalar_t* pp, scalar_t* p0, int64_t n, bool stream) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<scalar_t, float> && std::is_same_v<Z, float>) {
+    if (stream) {
+      if (th > M(0)) {
+        ddpm_run_fixed_stream<NZ, Limit::kThresh>(c, clip, th, pm, px, pz, pp, p0, n);
+      } else if (clip > M(0)) {
+        ddpm_run_fixed_stream<NZ, Limit::kClip>(c, clip, th, pm, px, pz, pp, p0, n);
+      } else {
+        ddpm_run_fixed_stream<NZ, Limit::kNone>(c, clip, th, pm, px, pz, pp, p0, n);
+      }
+      return;
+    }
+  }
+#endif
   if (th > M(0)) {
     ddpm_run_fixed<NZ, Limit::kThresh>(c, clip, th, pm, px, pz, pp, p0, n);
   } else if (clip > M(0)) {
@@ -334,22 +326,28 @@ std::tuple<Tensor, Tensor> ddpm_step_cpu(const Tensor& mo, const Tensor& sample,
     scalar_t* p0 = x0.data_ptr<scalar_t>();
     const bool learned = s.mo_stride != s.inner;
     const M clip = M(clip_range);
+    const bool stream = s.x.numel() * static_cast<int64_t>(sizeof(scalar_t)) >= kStreamBytes;
     for_each_run(s.batch, s.inner, [&](int64_t b, int64_t first, int64_t len) {
       const DdpmElem<M>& c = coeffs[b];
       const M th = pth ? M(pth[b]) : M(0);
-      alignas(64) float buf[kBuf];
+      alignas(64) float buf[kChunk];
       const bool philox = c.noisy && !pz;
-      const float* zb = philox ? fill_philox(buf, seed, offset, first, len) : nullptr;
       const scalar_t* mb = pm + b * s.mo_stride - b * s.inner;  // model output of element k: mb[k]
+      if (philox) {
+        prefetch_run(mb + first, len);
+        prefetch_run(px + first, len);
+      }
+      const float* zb = philox ? fill_philox(buf, seed, offset, first, len) : nullptr;
       if (var != kVarLearned && var != kVarLearnedRange) {
         if (!c.noisy) {
-          ddpm_run_fixed_limit<NoiseSrc::kNone>(c, clip, th, mb + first, px + first, pz, pp + first, p0 + first, len);
+          ddpm_run_fixed_limit<NoiseSrc::kNone>(c, clip, th, mb + first, px + first, pz, pp + first, p0 + first, len,
+                                                stream);
         } else if (pz) {
           ddpm_run_fixed_limit<NoiseSrc::kTensor>(c, clip, th, mb + first, px + first, pz + first, pp + first,
-                                                  p0 + first, len);
+                                                  p0 + first, len, stream);
         } else {
           ddpm_run_fixed_limit<NoiseSrc::kPhilox>(c, clip, th, mb + first, px + first, zb, pp + first, p0 + first,
-                                                  len);
+                                                  len, stream);
         }
         return;
       }
@@ -367,6 +365,44 @@ std::tuple<Tensor, Tensor> ddpm_step_cpu(const Tensor& mo, const Tensor& sample,
     });
   });
   return {prev, x0};
+}
+
+// DDIM elements [0, n) of one sample: the maths of ddim_element (shared header) with the noise source
+// and x0 limit resolved at compile time, so the loop is branch-free and vectorises.
+template <NoiseSrc NZ, Limit LIM, typename scalar_t, typename M, typename Z>
+void ddim_run(const DdimElem<M>& c, bool use_clipped, M clip, M th, const scalar_t* __restrict pm,
+              const scalar_t* __restrict px, const Z* __restrict pz, scalar_t* __restrict pp, scalar_t* __restrict p0,
+              int64_t n) {
+  const M cx = c.cx, cm = c.cm, ex = c.ex, em = c.em, sab = c.sqrt_ab, inv = c.inv_sqrt_1mab;
+  const M c_x0 = c.c_x0, c_dir = c.c_dir, sigma = c.sigma;
+#pragma omp simd
+  for (int64_t k = 0; k < n; ++k) {
+    const M x = static_cast<M>(px[k]), m = static_cast<M>(pm[k]);
+    M x0 = cx * x + cm * m;
+    M eps = ex * x + em * m;
+    if (LIM == Limit::kThresh) {
+      x0 = x0 < -th ? -th : (x0 > th ? th : x0);
+      x0 = x0 / th;
+    } else if (LIM == Limit::kClip) {
+      x0 = x0 < -clip ? -clip : (x0 > clip ? clip : x0);
+    }
+    eps = use_clipped ? (x - sab * x0) * inv : eps;
+    const M z = NZ == NoiseSrc::kNone ? M(0) : static_cast<M>(pz[k]);
+    pp[k] = static_cast<scalar_t>(c_x0 * x0 + c_dir * eps + sigma * z);
+    p0[k] = static_cast<scalar_t>(x0);
+  }
+}
+
+template <NoiseSrc NZ, typename scalar_t, typename M, typename Z>
+void ddim_run_limit(const DdimElem<M>& c, bool use_clipped, M clip, M th, const scalar_t* pm, const scalar_t* px,
+                    const Z* pz, scalar_t* pp, scalar_t* p0, int64_t n) {
+  if (th > M(0)) {
+    ddim_run<NZ, Limit::kThresh>(c, use_clipped, clip, th, pm, px, pz, pp, p0, n);
+  } else if (clip > M(0)) {
+    ddim_run<NZ, Limit::kClip>(c, use_clipped, clip, th, pm, px, pz, pp, p0, n);
+  } else {
+    ddim_run<NZ, Limit::kNone>(c, use_clipped, clip, th, pm, px, pz, pp, p0, n);
+  }
 }
 
 std::tuple<Tensor, Tensor> ddim_step_cpu(const Tensor& mo, const Tensor& sample, const Tensor& t, const Tensor& tp,
@@ -393,16 +429,16 @@ std::tuple<Tensor, Tensor> ddim_step_cpu(const Tensor& mo, const Tensor& sample,
     for_each_run(s.batch, s.inner, [&](int64_t b, int64_t first, int64_t len) {
       const DdimElem<M> c = coeffs[b];
       const M th = pth ? M(pth[b]) : M(0), clip = M(clip_range);
-      alignas(64) float buf_[kBuf];
-      const bool philox = eta > 0.0 && !pz;
-      const float* buf = philox ? fill_philox(buf_, seed, offset, first, len) : nullptr;
-      for (int64_t k = 0; k < len; ++k) {
-        const int64_t i = first + k;
-        const M z = (pz && eta > 0.0) ? static_cast<M>(pz[i]) : (philox ? M(buf[k]) : M(0));
-        M out, xz;
-        ddim_element(c, use_clipped, clip, th, static_cast<M>(pm[i]), static_cast<M>(px[i]), z, &out, &xz);
-        pp[i] = static_cast<scalar_t>(out);
-        p0[i] = static_cast<scalar_t>(xz);
+      const int64_t f = first;
+      if (eta == 0.0) {  // deterministic: no noise at all (a given noise tensor is ignored, as in diffusers)
+        ddim_run_limit<NoiseSrc::kNone>(c, use_clipped, clip, th, pm + f, px + f, pz, pp + f, p0 + f, len);
+      } else if (pz) {
+        ddim_run_limit<NoiseSrc::kTensor>(c, use_clipped, clip, th, pm + f, px + f, pz + f, pp + f, p0 + f, len);
+      } else {
+        alignas(64) float buf[kChunk];
+        fill_philox(buf, seed, offset, first, len);
+        ddim_run_limit<NoiseSrc::kPhilox>(c, use_clipped, clip, th, pm + f, px + f, static_cast<const float*>(buf),
+                                          pp + f, p0 + f, len);
       }
     });
   });
@@ -451,10 +487,13 @@ Tensor plms_step_cpu(const Tensor& sample, at::TensorList outputs, at::ArrayRef<
     for_each_run(batch, inner, [&](int64_t b, int64_t first, int64_t len) {
       const PlmsCoeffs c = coeffs[b];
       const M cx = M(c.c_x), ce = M(c.c_e), vm = M(c.v_m), vx = M(c.v_x);
+      const scalar_t *e0 = pe[0], *e1 = pe[1], *e2 = pe[2], *e3 = pe[3];
+      const M w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
+      _Pragma("omp simd")
       for (int64_t i = first; i < first + len; ++i) {
         const M xv = static_cast<M>(px[i]);
-        M e = w[0] * static_cast<M>(pe[0][i]) + w[1] * static_cast<M>(pe[1][i]) + w[2] * static_cast<M>(pe[2][i]) +
-              w[3] * static_cast<M>(pe[3][i]);
+        M e = w0 * static_cast<M>(e0[i]) + w1 * static_cast<M>(e1[i]) + w2 * static_cast<M>(e2[i]) +
+              w3 * static_cast<M>(e3[i]);
         e = vm * e + vx * xv;
         po[i] = static_cast<scalar_t>(cx * xv - ce * e);
       }
@@ -471,10 +510,16 @@ Tensor philox_normal_like_cpu(const Tensor& input, int64_t seed, int64_t offset)
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, out.scalar_type(), "philox_normal_like_cpu", [&] {
     scalar_t* po = out.data_ptr<scalar_t>();
     at::parallel_for(0, numel, kGrain, [&](int64_t begin, int64_t end) {
-      alignas(64) float buf_[kBuf];
+      if constexpr (std::is_same_v<scalar_t, float>) {  // straight into the output
+        philox_cpu::normals(static_cast<uint64_t>(seed), static_cast<uint64_t>(offset), begin, end - begin,
+                              reinterpret_cast<float*>(po) + begin);
+        return;
+      }
+      alignas(64) float buf_[kChunk];
       for (int64_t i = begin; i < end; i += kChunk) {
         const int64_t len = std::min(kChunk, end - i);
         const float* buf = fill_philox(buf_, static_cast<uint64_t>(seed), static_cast<uint64_t>(offset), i, len);
+      _Pragma("omp simd")
         for (int64_t k = 0; k < len; ++k) po[i + k] = static_cast<scalar_t>(buf[k]);
       }
     });

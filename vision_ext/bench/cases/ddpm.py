@@ -1,4 +1,7 @@
-"""DDPM benchmark cases: our fused step / add_noise against diffusers' schedulers."""
+"""DDPM benchmark cases: our fused step / add_noise against diffusers' schedulers, and the
+scheduler's share of a whole sampling loop with a small U-Net."""
+import time
+
 from vision_ext.bench.core import Case
 
 
@@ -56,10 +59,66 @@ def _add_noise_case(shape, device):
                 ours=lambda x, n, t: ours.add_noise(x, n, t), peers=peers, setup=setup)
 
 
+def _sampling_loop(scheduler, unet, x, steps: int):
+    """(loop seconds, seconds inside scheduler.step, final sample) of a full sampling loop from x."""
+    import torch
+
+    sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)  # time the work, not the launches
+    scheduler.set_timesteps(steps)
+    in_step = 0.0
+    with torch.no_grad():
+        start = time.perf_counter()
+        for t in scheduler.timesteps:
+            out = unet(x, t.expand(x.shape[0]).to(x.device))
+            sync()
+            t0 = time.perf_counter()
+            x = scheduler.step(out, t, x).prev_sample
+            sync()
+            in_step += time.perf_counter() - t0
+        total = time.perf_counter() - start
+    return total, in_step, x
+
+
+def _loop_share_case(shape, steps: int, device):
+    """The scheduler's share of a DDPM sampling loop with a small U-Net (issue floor: <= 3%): ours and
+    diffusers' schedulers drive the same model from the same start, one after the other."""
+    import torch
+
+    from vision_ext.diffusion import DDPMScheduler, UNet
+    try:
+        import diffusers
+    except ImportError:
+        diffusers = None
+    unet = UNet(in_channels=shape[1], base_channels=32, channel_mults=(1, 2), num_res_blocks=1,
+                attention_resolutions=(), dropout=0.0, image_size=shape[2]).to(device).eval()
+    scheds = {"ours": DDPMScheduler()}
+    if diffusers is not None:
+        scheds["diffusers"] = diffusers.DDPMScheduler()
+
+    def setup():
+        return (torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(device),)
+
+    def measure(x):
+        _sampling_loop(scheds["ours"], unet, x, 3)  # warm-up (first-call allocations, oneDNN primitives)
+        figures = {}
+        for name, sched in scheds.items():
+            total, in_step, _ = _sampling_loop(sched, unet, x, steps)
+            figures[name] = {"seconds": total, "step_ms": 1e3 * in_step / steps,
+                             "scheduler_share_%": 100.0 * in_step / total}
+        return figures
+
+    return Case(op=f"ddpm_loop_share({steps} steps)", shape="x".join(map(str, shape)), device=device,
+                ours=lambda x: _sampling_loop(scheds["ours"], unet, x, steps)[2],
+                peers={k: (lambda x, s=s: _sampling_loop(s, unet, x, steps)[2])
+                       for k, s in scheds.items() if k != "ours"},
+                setup=setup, measure=measure)
+
+
 def cases(quick: bool, device: str):
     shapes = [(16, 3, 32, 32)] if quick else [(16, 3, 32, 32), (8, 3, 256, 256)]
     out = []
     for s in shapes:
         out.append(_step_case(s, device))
         out.append(_add_noise_case(s, device))
+    out.append(_loop_share_case((2, 3, 16, 16), 100 if quick else 1000, device))
     return out
