@@ -101,10 +101,12 @@ class _WinogradConv3x3(torch.autograd.Function):
 
 
 def _train_winograd(x: torch.Tensor, conv: nn.Conv2d) -> bool:
-    """A differentiable conv that Winograd can carry: eligible shape, CPU fp32, padding <= 2."""
+    """A differentiable conv that Winograd can carry: eligible shape, CPU fp32, padding <= 2, and
+    at most 256x256 channels: wider layers' per-step packs (36 * C_in * C_out floats, twice) would
+    raise training's peak memory above eager PyTorch's for little gain on their small images."""
     return (torch.is_grad_enabled() and (x.requires_grad or conv.weight.requires_grad)
             and x.device.type == "cpu" and x.dtype == torch.float32 and winograd_eligible(conv)
-            and conv.padding[0] <= 2)
+            and conv.padding[0] <= 2 and conv.in_channels * conv.out_channels <= 256 * 256)
 
 
 def conv_bias_act(x: torch.Tensor, conv: nn.Conv2d, residual: Optional[torch.Tensor] = None,
