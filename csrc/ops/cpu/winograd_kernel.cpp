@@ -1,6 +1,6 @@
 // CPU Winograd F(4x4,3x3) conv with a fused bias/residual/ReLU epilogue (fp32, NHWC):
-// input transform -> 36 batched GEMMs (ATen/MKL) -> output transform + epilogue.
-// Each 2-D tile transform runs in registers on 16 channels at once (NHWC keeps them
+// input transform -> 36 GEMMs on the packed weight (winograd_gemm.h) -> output transform +
+// epilogue. Each 2-D tile transform runs in registers on 16 channels at once (NHWC keeps them
 // contiguous); blocks of tiles are sized so a block's V and M stay in L2.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -23,11 +23,15 @@ using namespace vision_ext::winograd;
 struct TileGrid {
   int64_t n, h, w, c, th, tw, padding;
   int64_t tiles() const { return n * th * tw; }
+  struct Position {
+    int64_t img, ty, tx;
+  };
+  Position position(int64_t t) const { return {t / (th * tw), t / tw % th, t % tw}; }
 };
 
 // The 36 input pixels (NHWC channel vectors) of tile t; `zeros` stands in outside the image.
 void tile_sources(const float* x, const TileGrid& g, int64_t t, const float* zeros, const float** src) {
-  const int64_t img = t / (g.th * g.tw), ty = t / g.tw % g.th, tx = t % g.tw;
+  const auto [img, ty, tx] = g.position(t);
   for (int row = 0; row < 6; ++row) {
     const int64_t y = ty * 4 - g.padding + row;
     for (int col = 0; col < 6; ++col) {
@@ -89,7 +93,7 @@ inline void output_lanes(const float* m, int64_t plane_stride, int64_t c, const 
 // Output channels [k0, k1) of tile t from its 36 planes at m[p * plane_stride] (m holds k0 at 0).
 void output_transform_one(const float* m, int64_t plane_stride, const TileGrid& g, int64_t t, int64_t K, int64_t k0,
                           int64_t k1, int64_t ho, int64_t wo, const Epilogue& e, float* out) {
-  const int64_t img = t / (g.th * g.tw), ty = t / g.tw % g.th, tx = t % g.tw;
+  const auto [img, ty, tx] = g.position(t);
   const OutputTile o{((img * ho + ty * 4) * wo + tx * 4) * K, std::min<int64_t>(4, ho - ty * 4),
                      std::min<int64_t>(4, wo - tx * 4), wo * K};
   int64_t c = k0;
