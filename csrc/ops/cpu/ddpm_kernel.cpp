@@ -98,17 +98,26 @@ void q_sample_f32(float a, float s, const float* __restrict px, const float* __r
 
 constexpr int64_t kStreamBytes = 4 << 20;  // outputs from this size on bypass the caches
 
-Tensor add_noise_cpu(const Tensor& x0, const Tensor& noise, const Tensor& t, const Tensor& ac) {
+// The checked, contiguous inputs of q_sample (add_noise and the training target).
+struct QSampleInputs {
+  Tensor x, n, table;           // original, noise, alphas_cumprod in float64
+  std::vector<int64_t> ts;      // per-sample timestep
+  int64_t batch, inner;         // samples, elements per sample
+};
+
+QSampleInputs q_sample_inputs(const Tensor& x0, const Tensor& noise, const Tensor& t, const Tensor& ac) {
   check_float(x0, "original");
   check_same(noise, x0, "noise", "original");
   const int64_t batch = check_batched(x0, "original");
   check_timesteps(t, batch, x0, "timesteps");
   check_table(ac, x0);
-  const Tensor table = table_f64(ac);
-  const auto ts = per_sample(t, batch, 0, ac.numel(), "timesteps");
-  const Tensor x = x0.contiguous(), n = noise.contiguous();
+  return {x0.contiguous(), noise.contiguous(), table_f64(ac), per_sample(t, batch, 0, ac.numel(), "timesteps"), batch,
+          batch ? x0.numel() / batch : 0};
+}
+
+Tensor add_noise_cpu(const Tensor& x0, const Tensor& noise, const Tensor& t, const Tensor& ac) {
+  const auto [x, n, table, ts, batch, inner] = q_sample_inputs(x0, noise, t, ac);
   Tensor out = at::empty_like(x);
-  const int64_t inner = batch ? x.numel() / batch : 0;
   if (x.numel() == 0) return out;
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "add_noise_cpu", [&] {
     using M = at::opmath_type<scalar_t>;
@@ -141,17 +150,9 @@ Tensor add_noise_cpu(const Tensor& x0, const Tensor& noise, const Tensor& t, con
 std::tuple<Tensor, Tensor, Tensor> training_target_cpu(const Tensor& x0, const Tensor& noise, const Tensor& t,
                                                        const Tensor& ac, c10::string_view pred_name, double gamma) {
   const int pred = parse_prediction_type(std::string(pred_name));
-  check_float(x0, "original");
-  check_same(noise, x0, "noise", "original");
-  const int64_t batch = check_batched(x0, "original");
-  check_timesteps(t, batch, x0, "timesteps");
-  check_table(ac, x0);
-  const Tensor table = table_f64(ac);
-  const auto ts = per_sample(t, batch, 0, ac.numel(), "timesteps");
-  const Tensor x = x0.contiguous(), n = noise.contiguous();
+  const auto [x, n, table, ts, batch, inner] = q_sample_inputs(x0, noise, t, ac);
   Tensor xt = at::empty_like(x), target = at::empty_like(x);
   Tensor weights = at::empty({batch}, x.options().dtype(at::kFloat));
-  const int64_t inner = batch ? x.numel() / batch : 0;
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "ddpm_training_target_cpu", [&] {
     using M = at::opmath_type<scalar_t>;
     std::vector<M> ca(batch), cb(batch);
