@@ -1,7 +1,8 @@
 // CPU kernels of the DDPM family: checks -> per-sample coefficients (double, from the
 // alphas_cumprod table) -> one at::parallel_for pass over the elements calling the
-// shared maths in vision_ext/ddpm.h. Noise comes from a tensor or from Philox, drawn
-// into a small per-chunk buffer so the generator loop vectorises.
+// shared maths in vision_ext/ddpm.h. Noise comes from a tensor or from Philox, drawn per
+// 1024-element chunk into an L1-resident buffer by the AVX-512 generator of philox_cpu.h.
+// fp32 outputs of 4 MiB or more are written with streaming stores.
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
@@ -331,7 +332,8 @@ std::tuple<Tensor, Tensor> ddpm_step_cpu(const Tensor& mo, const Tensor& sample,
     const bool learned = s.mo_stride != s.inner;
     const M clip = M(clip_range);
     const bool stream = s.x.numel() * static_cast<int64_t>(sizeof(scalar_t)) >= kStreamBytes;
-    for_each_run(s.batch, s.inner, kChunk, [&](int64_t b, int64_t first, int64_t len) {
+    const int64_t chunk = pz ? kWhole : kChunk;  // Philox noise goes through the chunk-sized buffer
+    for_each_run(s.batch, s.inner, chunk, [&](int64_t b, int64_t first, int64_t len) {
       const DdpmElem<M>& c = coeffs[b];
       const M th = pth ? M(pth[b]) : M(0);
       alignas(64) float buf[kChunk];
@@ -430,7 +432,8 @@ std::tuple<Tensor, Tensor> ddim_step_cpu(const Tensor& mo, const Tensor& sample,
     const float* pth = s.threshold.defined() ? s.threshold.data_ptr<float>() : nullptr;
     scalar_t* pp = prev.data_ptr<scalar_t>();
     scalar_t* p0 = x0.data_ptr<scalar_t>();
-    for_each_run(s.batch, s.inner, kChunk, [&](int64_t b, int64_t first, int64_t len) {
+    const int64_t chunk = eta > 0.0 && !pz ? kChunk : kWhole;  // Philox noise goes through the buffer
+    for_each_run(s.batch, s.inner, chunk, [&](int64_t b, int64_t first, int64_t len) {
       const DdimElem<M> c = coeffs[b];
       const M th = pth ? M(pth[b]) : M(0), clip = M(clip_range);
       const int64_t f = first;
