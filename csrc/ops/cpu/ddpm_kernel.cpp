@@ -1,7 +1,8 @@
 // CPU kernels of the DDPM family: checks -> per-sample coefficients (double, from the
 // alphas_cumprod table) -> one at::parallel_for pass over the elements calling the
-// shared maths in vision_ext/ddpm.h. Noise comes from a tensor or from Philox, drawn
-// into a small per-chunk buffer so the generator loop vectorises.
+// shared maths in vision_ext/ddpm.h. Noise comes from a tensor or from Philox, drawn per
+// 1024-element chunk into an L1-resident buffer by the AVX-512 generator of philox_cpu.h.
+// fp32 outputs of 4 MiB or more are written with streaming stores.
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
@@ -10,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <type_traits>
 #include <math.h>
 #include <vector>
@@ -64,14 +66,17 @@ Tensor table_f64(const Tensor& ac) {
   return ac.scalar_type() == at::kDouble && ac.is_contiguous() ? ac : ac.to(at::kDouble).contiguous();
 }
 
-// Loop over flat element ranges split at sample boundaries: fn(b, first, n).
+// Loop over flat element ranges split at sample boundaries and into runs of at most `chunk` elements (the
+// noise buffer's size; kWhole where no buffer is involved): fn(b, first, n).
+constexpr int64_t kWhole = INT64_MAX;
+
 template <typename F>
-void for_each_run(int64_t batch, int64_t inner, F fn) {
+void for_each_run(int64_t batch, int64_t inner, int64_t chunk, F fn) {
   at::parallel_for(0, batch * inner, kGrain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end;) {
       const int64_t b = i / inner;
       const int64_t stop = std::min(end, (b + 1) * inner);
-      for (int64_t j = i; j < stop; j += kChunk) fn(b, j, std::min(kChunk, stop - j));
+      for (int64_t j = i; j < stop; j += std::min(chunk, stop - j)) fn(b, j, std::min(chunk, stop - j));
       i = stop;
     }
   });
@@ -132,7 +137,7 @@ Tensor add_noise_cpu(const Tensor& x0, const Tensor& noise, const Tensor& t, con
     const scalar_t* pn = n.data_ptr<scalar_t>();
     scalar_t* po = out.data_ptr<scalar_t>();
     const bool stream = x.numel() * static_cast<int64_t>(sizeof(scalar_t)) >= kStreamBytes;
-    for_each_run(batch, inner, [&](int64_t b, int64_t first, int64_t len) {
+    for_each_run(batch, inner, kWhole, [&](int64_t b, int64_t first, int64_t len) {
       const M a = ca[b], s = cb[b];
       if (std::is_same_v<scalar_t, float>) {
         q_sample_f32(a, s, reinterpret_cast<const float*>(px) + first, reinterpret_cast<const float*>(pn) + first,
@@ -169,7 +174,7 @@ std::tuple<Tensor, Tensor, Tensor> training_target_cpu(const Tensor& x0, const T
     const scalar_t* pn = n.data_ptr<scalar_t>();
     scalar_t* pxt = xt.data_ptr<scalar_t>();
     scalar_t* ptg = target.data_ptr<scalar_t>();
-    for_each_run(batch, inner, [&](int64_t b, int64_t first, int64_t len) {
+    for_each_run(batch, inner, kWhole, [&](int64_t b, int64_t first, int64_t len) {
       const M a = ca[b], s = cb[b];
       // target = tx * x0 + tn * noise: epsilon (0, 1), sample (1, 0), v (-s, a)
       const M tx = pred == kPredEpsilon ? M(0) : (pred == kPredSample ? M(1) : -s);
@@ -328,7 +333,8 @@ std::tuple<Tensor, Tensor> ddpm_step_cpu(const Tensor& mo, const Tensor& sample,
     const bool learned = s.mo_stride != s.inner;
     const M clip = M(clip_range);
     const bool stream = s.x.numel() * static_cast<int64_t>(sizeof(scalar_t)) >= kStreamBytes;
-    for_each_run(s.batch, s.inner, [&](int64_t b, int64_t first, int64_t len) {
+    const int64_t chunk = pz ? kWhole : kChunk;  // Philox noise goes through the chunk-sized buffer
+    for_each_run(s.batch, s.inner, chunk, [&](int64_t b, int64_t first, int64_t len) {
       const DdpmElem<M>& c = coeffs[b];
       const M th = pth ? M(pth[b]) : M(0);
       alignas(64) float buf[kChunk];
@@ -427,7 +433,8 @@ std::tuple<Tensor, Tensor> ddim_step_cpu(const Tensor& mo, const Tensor& sample,
     const float* pth = s.threshold.defined() ? s.threshold.data_ptr<float>() : nullptr;
     scalar_t* pp = prev.data_ptr<scalar_t>();
     scalar_t* p0 = x0.data_ptr<scalar_t>();
-    for_each_run(s.batch, s.inner, [&](int64_t b, int64_t first, int64_t len) {
+    const int64_t chunk = eta > 0.0 && !pz ? kChunk : kWhole;  // Philox noise goes through the buffer
+    for_each_run(s.batch, s.inner, chunk, [&](int64_t b, int64_t first, int64_t len) {
       const DdimElem<M> c = coeffs[b];
       const M th = pth ? M(pth[b]) : M(0), clip = M(clip_range);
       const int64_t f = first;
@@ -485,7 +492,7 @@ Tensor plms_step_cpu(const Tensor& sample, at::TensorList outputs, at::ArrayRef<
     for (int k = n; k < 4; ++k) pe[k] = pe[0];  // weight 0: read something valid
     const scalar_t* px = x.data_ptr<scalar_t>();
     scalar_t* po = out.data_ptr<scalar_t>();
-    for_each_run(batch, inner, [&](int64_t b, int64_t first, int64_t len) {
+    for_each_run(batch, inner, kWhole, [&](int64_t b, int64_t first, int64_t len) {
       const PlmsCoeffs c = coeffs[b];
       const M cx = M(c.c_x), ce = M(c.c_e), vm = M(c.v_m), vx = M(c.v_x);
       const scalar_t *e0 = pe[0], *e1 = pe[1], *e2 = pe[2], *e3 = pe[3];

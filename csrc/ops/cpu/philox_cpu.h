@@ -26,7 +26,7 @@ inline __m512 uniform16(__m512i bits) {
 }
 
 // -2 * philox_log(x) on 16 lanes. Bit-identical rewrites of the scalar steps: halving m is an exponent
-// decrement, 2s is s + s, and the final * -2 (exact: a power of two) is folded into the last fma.
+// decrement, and the final * -2 (exact: a power of two) is folded into the last fma as -4s and -2 ln 2.
 inline __m512 minus2_log16(__m512 x) {
   const __m512i b = _mm512_castps_si512(x);
   __m512i e = _mm512_sub_epi32(_mm512_and_si512(_mm512_srli_epi32(b, 23), _mm512_set1_epi32(0xff)),
