@@ -1,5 +1,5 @@
-"""The sampling-loop bench case: it runs a real loop with our and diffusers' schedulers and reports the
-scheduler's share beside the loop times (in the table and in the JSON rows)."""
+"""The DDPM bench cases with their own measurements: the sampling loop (our and diffusers' schedulers in a
+real loop, the scheduler's share beside the loop times) and the step's fraction of copy bandwidth."""
 import math
 
 from vision_ext.bench.cases import ddpm as cases
@@ -29,3 +29,15 @@ def test_sampling_loop_reaches_t0_with_finite_samples():
     total, in_step, x = cases._sampling_loop(sched, unet, torch.randn(1, 3, 8, 8), 4)
     assert 0 < in_step < total and torch.isfinite(x).all()
     assert sched.timesteps.tolist() == [750, 500, 250, 0]
+
+
+def test_bandwidth_case_reports_fraction_of_copy():
+    # the GPU bandwidth case's measurement, run on the CPU at a small shape: consistent figures
+    case = cases._bandwidth_case((2, 3, 16, 16), "cpu")
+    case.family = "ddpm"
+    (row,) = run_cases([case], min_time=0.01)
+    figs = row["metrics"]["ours"]
+    nbytes = 2 * 3 * 16 * 16 * 4
+    assert math.isclose(figs["GB/s"], 4 * nbytes / row["ours_seconds"] / 1e9, rel_tol=1e-9)
+    assert math.isclose(figs["fraction_of_copy_%"], 100 * figs["GB/s"] / figs["copy_GB/s"], rel_tol=1e-9)
+    assert "diffusers" in row["peers"] and row["peers"]["diffusers"]["seconds"] > 0

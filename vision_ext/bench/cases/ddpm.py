@@ -114,6 +114,47 @@ def _loop_share_case(shape, steps: int, device):
                 setup=setup, measure=measure)
 
 
+def _bandwidth_case(shape, device):
+    """The fused step's memory throughput as a fraction of a plain copy's (issue floor on a GPU: >= 70%).
+    The step with in-kernel Philox reads model_output and sample and writes prev_sample and x0: four
+    tensors of traffic; a copy moves two. Both are timed interleaved on the same device."""
+    import torch
+
+    from vision_ext.bench.core import time_interleaved
+    from vision_ext.diffusion import DDPMScheduler
+    try:
+        import diffusers
+    except ImportError:
+        diffusers = None
+    ours = DDPMScheduler()
+    ours.set_timesteps(1000)
+    ref = None
+    if diffusers is not None:
+        ref = diffusers.DDPMScheduler()
+        ref.set_timesteps(1000)
+
+    def setup():
+        g = torch.Generator().manual_seed(0)
+        return torch.randn(shape, generator=g).to(device), torch.randn(shape, generator=g).to(device)
+
+    def measure(m, x):
+        dst = torch.empty_like(x)
+        fns = {"step": lambda: ours.step(m, 500, x), "copy": lambda: dst.copy_(x)}
+        if ref is not None:
+            fns["diffusers"] = lambda: ref.step(m, 500, x)
+        t = time_interleaved(fns, (), device, min_time=1.0)
+        nbytes = x.numel() * x.element_size()
+        step_bw, copy_bw = 4 * nbytes / t["step"], 2 * nbytes / t["copy"]
+        figures = {"ours": {"seconds": t["step"], "GB/s": step_bw / 1e9, "copy_GB/s": copy_bw / 1e9,
+                            "fraction_of_copy_%": 100.0 * step_bw / copy_bw}}
+        if ref is not None:
+            figures["diffusers"] = {"seconds": t["diffusers"]}
+        return figures
+
+    return Case(op="ddpm_step_bandwidth", shape="x".join(map(str, shape)), device=device,
+                ours=lambda m, x: ours.step(m, 500, x).prev_sample, peers={}, setup=setup, measure=measure)
+
+
 def cases(quick: bool, device: str):
     shapes = [(16, 3, 32, 32)] if quick else [(16, 3, 32, 32), (8, 3, 256, 256)]
     out = []
@@ -121,4 +162,6 @@ def cases(quick: bool, device: str):
         out.append(_step_case(s, device))
         out.append(_add_noise_case(s, device))
     out.append(_loop_share_case((2, 3, 16, 16), 100 if quick else 1000, device))
+    if device.startswith("cuda"):  # bandwidth floor: 64 MiB per tensor, far past the GPU's L2
+        out.append(_bandwidth_case((64, 4, 256, 256), device))
     return out
