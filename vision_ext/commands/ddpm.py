@@ -85,6 +85,7 @@ def run_train(args):
 def run_sample(args):
     import torch
 
+    import vision_ext.nn
     from vision_ext.diffusion.pipeline import make_scheduler, sample
     from vision_ext.diffusion.train import load_ema_model
 
@@ -93,6 +94,7 @@ def run_sample(args):
     if args.num < 1 or args.steps < 1:
         raise UsageError("--num and --steps must be at least 1")
     model, cfg = load_ema_model(args.checkpoint)
+    vision_ext.nn.fuse(model)  # eval weights are final: 3x3 convs of >= 64 channels go onto Winograd
     if args.steps > cfg.num_train_timesteps:
         raise UsageError(f"--steps must be at most {cfg.num_train_timesteps} (the training timesteps)")
     sched = make_scheduler(args.sampler, num_train_timesteps=cfg.num_train_timesteps,

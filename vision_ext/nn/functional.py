@@ -109,10 +109,26 @@ def _train_winograd(x: torch.Tensor, conv: nn.Conv2d) -> bool:
             and conv.padding[0] <= 2 and conv.in_channels * conv.out_channels <= 256 * 256)
 
 
+def _autocast_dtype(x: torch.Tensor) -> Optional[torch.dtype]:
+    """The dtype autocast gives a conv on x's device, or None outside autocast (torch.compile traces
+    autocast regions itself)."""
+    dev = x.device.type
+    if dev not in ("cpu", "cuda") or not torch.is_autocast_enabled(dev):
+        return None
+    return torch.get_autocast_dtype(dev)
+
+
 def conv_bias_act(x: torch.Tensor, conv: nn.Conv2d, residual: Optional[torch.Tensor] = None,
                   inner_relu: bool = False, outer_relu: bool = False) -> torch.Tensor:
-    """post(pre(conv(x) + b) + residual) as one fused op (zero-padded Conv2d)."""
+    """post(pre(conv(x) + b) + residual) as one fused op (zero-padded Conv2d). Under autocast the
+    conv runs in autocast's dtype, as F.conv2d would (our op has no autocast kernel of its own)."""
     _check_conv_input(x, conv)
+    amp = _autocast_dtype(x)
+    if amp is not None and x.is_floating_point():
+        with torch.autocast(x.device.type, enabled=False):
+            cast = lambda t: t.to(amp) if t is not None and t.dtype != amp else t  # noqa: E731
+            return ops.conv_bias_act(cast(x), cast(conv.weight), cast(conv.bias), cast(residual), conv.stride,
+                                     conv.padding, conv.dilation, conv.groups, inner_relu, outer_relu)
     if _use_winograd(x, conv):
         return ops.conv3x3_winograd(x, conv.winograd_weight, conv.bias, residual, conv.padding[0], inner_relu,
                                     outer_relu)

@@ -155,6 +155,35 @@ def _bandwidth_case(shape, device):
                 ours=lambda m, x: ours.step(m, 500, x).prev_sample, peers={}, setup=setup, measure=measure)
 
 
+def _unet_case(batch: int, base: int, device: str):
+    """U-Net inference (the paper's CIFAR-10 layout at `base` channels): ours on the fused kernels after
+    vision_ext.nn.fuse (Winograd 3x3 convs with bias + skip fused on the CPU) against the same network
+    and weights in eager PyTorch."""
+    import copy
+
+    import torch
+
+    import vision_ext.nn as vnn
+    from vision_ext.diffusion import UNet
+
+    torch.manual_seed(0)
+    eager = UNet(3, base, (1, 2, 2, 2), 2, (16,), 0.0, 32).to(device).eval().set_fused(False)
+    ours = vnn.fuse(copy.deepcopy(eager).set_fused(True))
+
+    def setup():
+        g = torch.Generator().manual_seed(0)
+        return torch.randn(batch, 3, 32, 32, generator=g).to(device), torch.randint(0, 1000, (batch,), generator=g).to(device)
+
+    def run(net):
+        def call(x, t):
+            with torch.no_grad():
+                return net(x, t)
+        return call
+
+    return Case(op=f"ddpm_unet_inference(base {base})", shape=f"{batch}x3x32x32", device=device, ours=run(ours),
+                peers={"eager": run(eager)}, setup=setup, rtol=1e-4)
+
+
 def cases(quick: bool, device: str):
     shapes = [(16, 3, 32, 32)] if quick else [(16, 3, 32, 32), (8, 3, 256, 256)]
     out = []
@@ -162,6 +191,7 @@ def cases(quick: bool, device: str):
         out.append(_step_case(s, device))
         out.append(_add_noise_case(s, device))
     out.append(_loop_share_case((2, 3, 16, 16), 100 if quick else 1000, device))
+    out.append(_unet_case(2, 64, device) if quick else _unet_case(4, 128, device))
     if device.startswith("cuda"):  # bandwidth floor: 64 MiB per tensor, far past the GPU's L2
         out.append(_bandwidth_case((64, 4, 256, 256), device))
     return out
