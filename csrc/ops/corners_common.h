@@ -2,8 +2,10 @@
 // both devices accept exactly the same inputs and word their errors alike.
 #pragma once
 #include <ATen/ATen.h>
+#include <torch/library.h>
 
 #include <string>
+#include <tuple>
 
 #include "vision_ext/fast.h"
 #include "vision_ext/harris.h"
@@ -77,6 +79,18 @@ inline at::ScalarType response_dtype(const at::Tensor& image) {
   return image.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
 }
 
+// Calls f(src, dst) with the typed data pointers of a response computation:
+// uint8 -> float, float -> float, double -> double (response_dtype).
+template <typename F>
+void with_response_types(const Planes& img, at::Tensor& out, F&& f) {
+  switch (img.t.scalar_type()) {
+    case at::kByte: f(img.t.data_ptr<uint8_t>(), out.data_ptr<float>()); break;
+    case at::kFloat: f(img.t.data_ptr<float>(), out.data_ptr<float>()); break;
+    case at::kDouble: f(img.t.data_ptr<double>(), out.data_ptr<double>()); break;
+    default: TORCH_CHECK(false, "corner response: unsupported dtype ", img.t.scalar_type());
+  }
+}
+
 inline int fast_pattern_from_arg(const char* op, int64_t pattern) {
   TORCH_CHECK(fast_pattern_valid(static_cast<int>(pattern)), op,
               ": pattern must be 16 (type 9_16), 12 (7_12) or 8 (5_8), got ", pattern);
@@ -108,6 +122,76 @@ inline at::Tensor mask_planes(const c10::optional<at::Tensor>& mask, const Plane
               op, ": mask must have shape (H, W) = (", img.h, ", ", img.w, ") or one mask per image, got ", m.sizes());
   at::Tensor u = (m.scalar_type() == at::kBool ? m.to(at::kByte) : m).reshape({-1, img.h, img.w});
   return u.expand({img.b, img.h, img.w}).contiguous();
+}
+
+using Keypoints = std::tuple<at::Tensor, at::Tensor, at::Tensor>;  // xy (B, K, 2), scores (B, K), counts (B,)
+
+// ---- The four ops over a device backend D, which supplies ----
+//   D::Guard(device)                          device guard (a no-op on the CPU)
+//   D::response(planes, out, params)          Harris / min-eigenvalue into `out` (B, H, W)
+//   D::fast(planes, threshold, nonmax, pattern, max_keypoints) -> Keypoints
+//   D::template gftt_select<S>(resp, mask, planes, max_corners, quality, min_distance) -> Keypoints
+// Every check runs before the guard, so both devices reject the same inputs with the same words.
+
+template <typename D>
+at::Tensor response_op(const at::Tensor& image, int64_t block_size, int64_t ksize, double k, int64_t border,
+                       bool harris, const char* op) {
+  check_dtype(image, op, true);
+  check_response_args(op, block_size, ksize, border, "ksize");
+  Planes img = as_planes(image, op);
+  typename D::Guard guard(image.device());
+  at::Tensor out = at::empty({img.b, img.h, img.w}, image.options().dtype(response_dtype(image)));
+  D::response(img, out, make_params(img.h, img.w, block_size, ksize, border, harris, k, image.scalar_type() == at::kByte));
+  return out.view(image.sizes());
+}
+
+template <typename D>
+at::Tensor harris_response_op(const at::Tensor& image, int64_t block_size, int64_t ksize, double k, int64_t border) {
+  return response_op<D>(image, block_size, ksize, k, border, true, "harris_response");
+}
+
+template <typename D>
+at::Tensor min_eigen_response_op(const at::Tensor& image, int64_t block_size, int64_t ksize, int64_t border) {
+  return response_op<D>(image, block_size, ksize, 0.0, border, false, "min_eigen_response");
+}
+
+template <typename D>
+Keypoints fast_op(const at::Tensor& image, int64_t threshold, bool nonmax, int64_t pattern, int64_t max_keypoints) {
+  const char* op = "fast";
+  check_dtype(image, op, false);
+  check_fast_args(op, threshold, max_keypoints);
+  const int n = fast_pattern_from_arg(op, pattern);
+  Planes img = as_planes(image, op);
+  typename D::Guard guard(image.device());
+  return D::fast(img, static_cast<int>(threshold), nonmax, n, max_keypoints);
+}
+
+template <typename D>
+Keypoints good_features_to_track_op(const at::Tensor& image, int64_t max_corners, double quality_level,
+                                    double min_distance, int64_t block_size, int64_t gradient_size, bool use_harris,
+                                    double k, const c10::optional<at::Tensor>& mask) {
+  const char* op = "good_features_to_track";
+  check_dtype(image, op, true);
+  check_gftt_args(op, max_corners, quality_level, min_distance);
+  check_response_args(op, block_size, gradient_size, kBorderReflect101, "gradient_size");
+  Planes img = as_planes(image, op);
+  at::Tensor m = mask_planes(mask, img, op);  // a mask on another device dispatches here too
+  typename D::Guard guard(image.device());
+  at::Tensor resp = at::empty({img.b, img.h, img.w}, image.options().dtype(response_dtype(image)));
+  D::response(img, resp,
+              make_params(img.h, img.w, block_size, gradient_size, kBorderReflect101, use_harris, k,
+                          image.scalar_type() == at::kByte));
+  if (resp.scalar_type() == at::kDouble)
+    return D::template gftt_select<double>(resp, m, img, max_corners, quality_level, min_distance);
+  return D::template gftt_select<float>(resp, m, img, max_corners, quality_level, min_distance);
+}
+
+template <typename D>
+void register_corner_ops(torch::Library& m) {
+  m.impl("harris_response", &harris_response_op<D>);
+  m.impl("min_eigen_response", &min_eigen_response_op<D>);
+  m.impl("fast", &fast_op<D>);
+  m.impl("good_features_to_track", &good_features_to_track_op<D>);
 }
 
 }  // namespace corners

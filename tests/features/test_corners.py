@@ -5,15 +5,8 @@ import numpy as np
 import pytest
 import torch
 
+from helpers.opencv import no_ipp  # noqa: F401  (autouse)
 from vision_ext import features
-
-
-@pytest.fixture(autouse=True)
-def _no_ipp():
-    old = cv2.ipp.useIPP()
-    cv2.ipp.setUseIPP(False)
-    yield
-    cv2.ipp.setUseIPP(old)
 
 
 def test_defaults_match_cv2_defaults(camera):

@@ -7,6 +7,7 @@ import torch
 
 import vision_ext  # noqa: F401
 from conftest import cpu_and_cuda, tol
+from helpers.opencv import no_ipp  # noqa: F401  (autouse)
 from vision_ext.ops import _corners_grad
 
 ops = torch.ops.vision_ext
@@ -14,15 +15,6 @@ BORDERS = [0, 1, 2, 4]  # constant, replicate, reflect, reflect101
 KSIZES = [1, 3, 5, 7, -1]
 FAST_TYPES = {16: cv2.FAST_FEATURE_DETECTOR_TYPE_9_16, 12: cv2.FAST_FEATURE_DETECTOR_TYPE_7_12,
               8: cv2.FAST_FEATURE_DETECTOR_TYPE_5_8}
-
-
-@pytest.fixture(autouse=True)
-def _no_ipp():
-    # Pip wheels shift even windows on their IPP path (DESIGN.md section 5).
-    old = cv2.ipp.useIPP()
-    cv2.ipp.setUseIPP(False)
-    yield
-    cv2.ipp.setUseIPP(old)
 
 
 def _crop(camera, dtype):
@@ -38,31 +30,31 @@ def _max_rel(ours, ref, scale=None):
     return float(np.abs(ours - ref).max() / max(scale, 1e-30))
 
 
+# op -> (ours, OpenCV's, error scale). The smaller eigenvalue cancels against the larger:
+# its error is measured against that scale.
+RESPONSES = {
+    "harris": (lambda t, bs, ks, b: ops.harris_response(t, bs, ks, 0.04, b),
+               lambda img, bs, ks, b: cv2.cornerHarris(img, bs, ks, 0.04, borderType=b),
+               lambda img, bs, ks, b, ref: np.abs(ref).max()),
+    "min_eigen": (lambda t, bs, ks, b: ops.min_eigen_response(t, bs, ks, b),
+                  lambda img, bs, ks, b: cv2.cornerMinEigenVal(img, bs, ksize=ks, borderType=b),
+                  lambda img, bs, ks, b, ref: np.abs(cv2.cornerEigenValsAndVecs(img, bs, ks, borderType=b)[..., 0]).max()),
+}
+
+
+@pytest.mark.parametrize("op", sorted(RESPONSES))
 @pytest.mark.parametrize("border", BORDERS)
 @pytest.mark.parametrize("dtype", ["uint8", "float32"])
-def test_harris_matches_cv2(camera, dtype, border):
+def test_response_matches_cv2(camera, dtype, border, op):
+    ours_fn, ref_fn, scale_fn = RESPONSES[op]
     img = _crop(camera, dtype)
     t = torch.from_numpy(img)
     for block_size in range(2, 8):
         for ksize in KSIZES:
-            ref = cv2.cornerHarris(img, block_size, ksize, 0.04, borderType=border)
-            ours = ops.harris_response(t, block_size, ksize, 0.04, border).numpy()
+            ref = ref_fn(img, block_size, ksize, border)
+            ours = ours_fn(t, block_size, ksize, border).numpy()
             assert ours.dtype == np.float32 and ours.shape == ref.shape
-            assert _max_rel(ours, ref) <= 1e-5, (block_size, ksize)
-
-
-@pytest.mark.parametrize("border", BORDERS)
-@pytest.mark.parametrize("dtype", ["uint8", "float32"])
-def test_min_eigen_matches_cv2(camera, dtype, border):
-    img = _crop(camera, dtype)
-    t = torch.from_numpy(img)
-    for block_size in range(2, 8):
-        for ksize in KSIZES:
-            ref = cv2.cornerMinEigenVal(img, block_size, ksize=ksize, borderType=border)
-            ours = ops.min_eigen_response(t, block_size, ksize, border).numpy()
-            # The smaller eigenvalue cancels against the larger: measure error against that scale.
-            lam1 = cv2.cornerEigenValsAndVecs(img, block_size, ksize, borderType=border)[..., 0]
-            assert _max_rel(ours, ref, np.abs(lam1).max()) <= 1e-5, (block_size, ksize)
+            assert _max_rel(ours, ref, scale_fn(img, block_size, ksize, border, ref)) <= 1e-5, (block_size, ksize)
 
 
 def test_response_matches_torch_reference_float64():
@@ -207,12 +199,14 @@ def test_gftt_mask_and_scores(camera):
     torch.testing.assert_close(sc[0, :int(cnt[0])], eig[pts[:, 1], pts[:, 0]], rtol=0, atol=0)
 
 
-def test_bad_inputs_have_clear_errors():
-    img = torch.rand(3, 16, 16)
+@pytest.mark.parametrize("device", cpu_and_cuda())
+def test_bad_inputs_have_clear_errors(device):
+    # Both devices run the same checks (csrc/ops/corners_common.h), so the same words.
+    img = torch.rand(3, 16, 16, device=device)
     with pytest.raises(RuntimeError, match=r"single channel .*C=1.*grayscale"):
         ops.harris_response(img, 2, 3, 0.04, 4)
     with pytest.raises(RuntimeError, match=r"image dtype must be uint8, float32 or float64, got Int"):
-        ops.harris_response(torch.zeros(8, 8, dtype=torch.int32), 2, 3, 0.04, 4)
+        ops.harris_response(torch.zeros(8, 8, dtype=torch.int32, device=device), 2, 3, 0.04, 4)
     with pytest.raises(RuntimeError, match=r"ksize must be 1, 3, 5, 7 or -1 \(Scharr\), got 2"):
         ops.harris_response(img[0], 2, 2, 0.04, 4)
     with pytest.raises(RuntimeError, match=r"block_size must be in \[1, 31\], got 0"):
@@ -220,8 +214,8 @@ def test_bad_inputs_have_clear_errors():
     with pytest.raises(RuntimeError, match=r"border must be 0 \(constant\).*got 3"):
         ops.min_eigen_response(img[0], 3, 3, 3)
     with pytest.raises(RuntimeError, match=r"image must have shape \(H, W\)"):
-        ops.harris_response(torch.rand(5), 2, 3, 0.04, 4)
-    u8 = torch.zeros(16, 16, dtype=torch.uint8)
+        ops.harris_response(torch.rand(5, device=device), 2, 3, 0.04, 4)
+    u8 = torch.zeros(16, 16, dtype=torch.uint8, device=device)
     with pytest.raises(RuntimeError, match=r"fast: threshold must be in \[0, 255\].*got -1"):
         ops.fast(u8, -1, True, 16, 0)
     with pytest.raises(RuntimeError, match=r"fast: image dtype must be uint8.*got Float.*to\(torch.uint8\)"):
@@ -233,7 +227,19 @@ def test_bad_inputs_have_clear_errors():
     with pytest.raises(RuntimeError, match=r"gradient_size must be 1, 3, 5, 7 or -1"):
         ops.good_features_to_track(u8, 10, 0.01, 1.0, 3, 4, False, 0.04, None)
     with pytest.raises(RuntimeError, match=r"mask must have shape \(H, W\) = \(16, 16\)"):
-        ops.good_features_to_track(u8, 10, 0.01, 1.0, 3, 3, False, 0.04, torch.ones(8, 8, dtype=torch.uint8))
+        ops.good_features_to_track(u8, 10, 0.01, 1.0, 3, 3, False, 0.04,
+                                   torch.ones(8, 8, dtype=torch.uint8, device=device))
+
+
+@pytest.mark.cuda
+def test_mask_on_another_device_is_named():
+    # A CUDA mask sends a CPU image to the CUDA kernel: the mask check, not a device guard, answers.
+    u8 = torch.zeros(16, 16, dtype=torch.uint8)
+    mask = torch.ones(16, 16, dtype=torch.bool)
+    with pytest.raises(RuntimeError, match=r"mask must be on the image's device \(cpu\), got cuda"):
+        ops.good_features_to_track(u8, 10, 0.01, 1.0, 3, 3, False, 0.04, mask.cuda())
+    with pytest.raises(RuntimeError, match=r"mask must be on the image's device \(cuda:0\), got cpu"):
+        ops.good_features_to_track(u8.cuda(), 10, 0.01, 1.0, 3, 3, False, 0.04, mask)
 
 
 def _opcheck_inputs():
@@ -293,3 +299,52 @@ def test_cpu_cuda_parity(device, camera):
         for a, b in zip(ops.good_features_to_track(dev, *case, 0.04, None),
                         ops.good_features_to_track(img, *case, 0.04, None)):
             torch.testing.assert_close(a.cpu(), b, rtol=0, atol=0)
+
+
+def _assert_same_on_cuda(fn, *args):
+    """fn(*args) on CUDA equals fn(*args) on the CPU bit for bit (tensors moved, others as they are)."""
+    cuda_args = [a.cuda() if isinstance(a, torch.Tensor) else a for a in args]
+    ours, ref = fn(*cuda_args), fn(*args)
+    for a, b in zip(ours if isinstance(ours, tuple) else (ours,), ref if isinstance(ref, tuple) else (ref,)):
+        assert a.is_cuda
+        torch.testing.assert_close(a.cpu(), b, rtol=0, atol=0)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.float64])
+def test_cuda_response_every_window_and_border(dtype):
+    # Images smaller than a 32x8 tile and ones crossing tile edges; windows up to 31 (the
+    # shared tile needs more than 48 KiB in float64); a non-contiguous view.
+    g = torch.Generator().manual_seed(7)
+    for shape in [(1, 1), (3, 5), (9, 33), (2, 1, 37, 70)]:
+        img = (torch.rand(shape, generator=g, dtype=torch.float64) * 255).to(dtype)
+        for border in BORDERS:
+            for ksize in KSIZES:
+                for bs in (1, 2, 5, 8, 31):
+                    _assert_same_on_cuda(ops.harris_response, img, bs, ksize, 0.04, border)
+                    _assert_same_on_cuda(ops.min_eigen_response, img, bs, ksize, border)
+    view = (torch.rand(40, 50, generator=g) * 255).to(dtype).t()
+    _assert_same_on_cuda(ops.harris_response, view, 3, 3, 0.04, 4)
+
+
+@pytest.mark.cuda
+def test_cuda_grid_limits_large_batch_and_tall_image():
+    # gridDim.y and gridDim.z stop at 65535: 70000 images, and an image of 66250 tile rows.
+    g = torch.Generator().manual_seed(3)
+    many = (torch.rand(70000, 1, 8, 8, generator=g) * 255).to(torch.uint8)
+    tall = (torch.rand(530000, 8, generator=g) * 255).to(torch.uint8)
+    for img in (many, tall):
+        _assert_same_on_cuda(ops.harris_response, img, 3, 3, 0.04, 4)
+        _assert_same_on_cuda(ops.fast, img, 10, True, 16, 0)
+        _assert_same_on_cuda(ops.good_features_to_track, img, 5, 0.01, 1.0, 3, 3, False, 0.04, None)
+
+
+@pytest.mark.cuda
+def test_cuda_empty_batches_and_masks():
+    for shape in [(0, 1, 8, 8), (0, 5), (4, 0), (2, 1, 5, 6)]:
+        img = (torch.rand(shape) * 255).to(torch.uint8)
+        mask = torch.ones(shape[-2:], dtype=torch.bool)
+        _assert_same_on_cuda(ops.harris_response, img, 2, 3, 0.04, 4)
+        _assert_same_on_cuda(ops.fast, img, 10, True, 16, 3)
+        for limit in (0, 4):
+            _assert_same_on_cuda(ops.good_features_to_track, img, limit, 0.01, 1.0, 3, 3, False, 0.04, mask)

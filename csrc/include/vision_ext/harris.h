@@ -86,32 +86,22 @@ VE_HD double corner_derivative_scale(int ksize, int block_size, bool is_uint8) {
   return 1.0 / s;
 }
 
-// Multiply/add that nvcc may not fuse into an FMA: keeps CPU and CUDA bit-identical
-// (the CPU kernels switch contraction off with a pragma, see corners_kernel.cpp).
-VE_HD float ve_mul(float a, float b) {
+// Multiply/add (float or double) that nvcc may not fuse into an FMA: keeps CPU and CUDA
+// bit-identical (the CPU kernels switch contraction off with a pragma, see corners_kernel.cpp).
+template <typename T>
+VE_HD T ve_mul(T a, T b) {
 #if defined(__CUDA_ARCH__)
-  return __fmul_rn(a, b);
+  if constexpr (sizeof(T) == sizeof(float)) return __fmul_rn(a, b);
+  else return __dmul_rn(a, b);
 #else
   return a * b;
 #endif
 }
-VE_HD float ve_add(float a, float b) {
+template <typename T>
+VE_HD T ve_add(T a, T b) {
 #if defined(__CUDA_ARCH__)
-  return __fadd_rn(a, b);
-#else
-  return a + b;
-#endif
-}
-VE_HD double ve_mul(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __dmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-VE_HD double ve_add(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __dadd_rn(a, b);
+  if constexpr (sizeof(T) == sizeof(float)) return __fadd_rn(a, b);
+  else return __dadd_rn(a, b);
 #else
   return a + b;
 #endif
@@ -133,6 +123,17 @@ VE_HD T min_eigen_from_sums(T a, T b, T c) {
   const T hc = ve_mul(c, T(0.5));
   const T d = ve_add(ha, -hc);
   return ve_add(ve_add(ha, hc), -static_cast<T>(sqrt(ve_add(ve_mul(d, d), ve_mul(b, b)))));
+}
+
+// The score a detector asks for, fixed at compile time so hot loops carry no branch.
+template <bool HARRIS, typename T>
+VE_HD T corner_score(T a, T b, T c, double k) {
+  if constexpr (HARRIS) {
+    return harris_from_sums(a, b, c, k);
+  } else {
+    (void)k;
+    return min_eigen_from_sums(a, b, c);
+  }
 }
 
 // Parameters of one response computation (shared by CPU and CUDA).
@@ -187,6 +188,55 @@ VE_HD void corner_derivatives_at(const In* src, long long row_stride, long long 
   }
   *dx = ve_mul(hx, static_cast<T>(p.scale));
   *dy = ve_mul(hy, static_cast<T>(p.scale));
+}
+
+// ---- The shared-memory tile of the CUDA response kernel (kernels/cuda/corners.cu) ----
+// A block computes tile_x x tile_y outputs from a tile of derivative products that also
+// holds the window halo. Kept here so the host test can run the kernel's tile logic.
+
+// Outputs per block (one thread each): 32 x 8.
+constexpr int kCornerTileX = 32;
+constexpr int kCornerTileY = 8;
+
+// Entries along one side of the tile: the outputs plus B-1 halo cells.
+VE_HD int corner_tile_extent(int tile, int block_size) { return tile + block_size - 1; }
+
+// Products Dx*Dx, Dx*Dy, Dy*Dy for the product grid position (x, y), which may lie outside
+// the image: it then takes the in-image products the border rule names, or zeros (constant).
+template <typename T, typename In>
+VE_HD void corner_products_at(const In* plane, const CornerParams& p, const SobelTaps& taps, int x, int y, T* xx,
+                              T* xy, T* yy) {
+  const int gx = border_index(x, p.width, p.border), gy = border_index(y, p.height, p.border);
+  T dx = T(0), dy = T(0);
+  if (gx >= 0 && gy >= 0) corner_derivatives_at<T, In>(plane, p.width, 1, p, taps, gx, gy, &dx, &dy);
+  *xx = ve_mul(dx, dx);
+  *xy = ve_mul(dx, dy);
+  *yy = ve_mul(dy, dy);
+}
+
+// Score of the output whose B x B window starts at tile entry r (row stride sw): each row
+// summed along x, then the rows top to bottom, the CPU kernel's order, so the bits match.
+template <typename T>
+VE_HD T corner_window_response(const T* sxx, const T* sxy, const T* syy, int r, int sw, const CornerParams& p) {
+  T a = T(0), b = T(0), c = T(0);
+  for (int i = 0; i < p.block_size; ++i, r += sw) {
+    T ra = sxx[r], rb = sxy[r], rc = syy[r];
+    for (int j = 1; j < p.block_size; ++j) {
+      ra = ve_add(ra, sxx[r + j]);
+      rb = ve_add(rb, sxy[r + j]);
+      rc = ve_add(rc, syy[r + j]);
+    }
+    if (i == 0) {
+      a = ra;
+      b = rb;
+      c = rc;
+    } else {
+      a = ve_add(a, ra);
+      b = ve_add(b, rb);
+      c = ve_add(c, rc);
+    }
+  }
+  return p.harris ? harris_from_sums(a, b, c, p.k) : min_eigen_from_sums(a, b, c);
 }
 
 }  // namespace vision_ext

@@ -75,45 +75,36 @@ inline void accumulate(T* VE_RESTRICT acc, const T* VE_RESTRICT r, int n) {
   for (std::ptrdiff_t x = 0; x < n; ++x) acc[x] = acc[x] + r[x];
 }
 
-template <typename T>
-inline void harris_row(const T* VE_RESTRICT a, const T* VE_RESTRICT b, const T* VE_RESTRICT c, T* VE_RESTRICT out,
-                       int n, double k) {
-  for (std::ptrdiff_t x = 0; x < n; ++x) out[x] = harris_from_sums(a[x], b[x], c[x], k);
-}
-
-template <typename T>
-inline void min_eigen_row(const T* VE_RESTRICT a, const T* VE_RESTRICT b, const T* VE_RESTRICT c, T* VE_RESTRICT out,
-                          int n) {
-  for (std::ptrdiff_t x = 0; x < n; ++x) out[x] = min_eigen_from_sums(a[x], b[x], c[x]);
+// Scores of one row from its window sums a, b, c.
+template <bool HARRIS, typename T>
+inline void score_row(const T* VE_RESTRICT a, const T* VE_RESTRICT b, const T* VE_RESTRICT c, T* VE_RESTRICT out,
+                      int n, double k) {
+  for (std::ptrdiff_t x = 0; x < n; ++x) out[x] = corner_score<HARRIS>(a[x], b[x], c[x], k);
 }
 
 // Score of one output row from the window sums of its NB rows (top to bottom), in one pass.
-template <int NB, typename T>
-inline void response_from_rows(const T* const* rows, T* VE_RESTRICT out, int n, bool harris, double k) {
+template <int NB, bool HARRIS, typename T>
+inline void score_from_rows(const T* const* rows, T* VE_RESTRICT out, int n, double k) {
   const T* r[NB];
   for (int i = 0; i < NB; ++i) r[i] = rows[i];
   const std::ptrdiff_t W = n;
-  if (harris) {
-    for (std::ptrdiff_t x = 0; x < W; ++x) {
-      T a = r[0][x], b = r[0][x + W], c = r[0][x + 2 * W];
-      for (int i = 1; i < NB; ++i) {
-        a = a + r[i][x];
-        b = b + r[i][x + W];
-        c = c + r[i][x + 2 * W];
-      }
-      out[x] = harris_from_sums(a, b, c, k);
+  for (std::ptrdiff_t x = 0; x < W; ++x) {
+    T a = r[0][x], b = r[0][x + W], c = r[0][x + 2 * W];
+    for (int i = 1; i < NB; ++i) {
+      a = a + r[i][x];
+      b = b + r[i][x + W];
+      c = c + r[i][x + 2 * W];
     }
-  } else {
-    for (std::ptrdiff_t x = 0; x < W; ++x) {
-      T a = r[0][x], b = r[0][x + W], c = r[0][x + 2 * W];
-      for (int i = 1; i < NB; ++i) {
-        a = a + r[i][x];
-        b = b + r[i][x + W];
-        c = c + r[i][x + 2 * W];
-      }
-      out[x] = min_eigen_from_sums(a, b, c);
-    }
+    out[x] = corner_score<HARRIS>(a, b, c, k);
   }
+}
+
+template <int NB, typename T>
+inline void response_from_rows(const T* const* rows, T* out, int n, bool harris, double k) {
+  if (harris)
+    score_from_rows<NB, true>(rows, out, n, k);
+  else
+    score_from_rows<NB, false>(rows, out, n, k);
 }
 
 // Products Dx*Dx, Dx*Dy, Dy*Dy of in-image row y into pxx/pxy/pyy[0, W). RS/RD: smooth and
@@ -229,9 +220,9 @@ void corner_response_rows_impl(const In* src, T* dst, const CornerParams& p, int
     }
     T* out = dst + static_cast<long long>(y) * W;
     if (p.harris)
-      harris_row(a, b, c, out, W, p.k);
+      score_row<true>(a, b, c, out, W, p.k);
     else
-      min_eigen_row(a, b, c, out, W);
+      score_row<false>(a, b, c, out, W, p.k);
   }
 }
 

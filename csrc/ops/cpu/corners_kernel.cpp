@@ -46,48 +46,15 @@ void response_planes(const In* src, T* dst, int64_t b, const CornerParams& p) {
   });
 }
 
-// Response of every plane of `planes` into `out` (same number of elements, contiguous).
+// Response of every plane of `img` into `out` (same number of elements, contiguous).
 void compute_response(const Planes& img, at::Tensor& out, const CornerParams& p) {
   if (img.b == 0 || img.h == 0 || img.w == 0) return;
-  switch (img.t.scalar_type()) {
-    case at::kByte:
-      response_planes<uint8_t, float>(img.t.data_ptr<uint8_t>(), out.data_ptr<float>(), img.b, p);
-      break;
-    case at::kFloat:
-      response_planes<float, float>(img.t.data_ptr<float>(), out.data_ptr<float>(), img.b, p);
-      break;
-    case at::kDouble:
-      response_planes<double, double>(img.t.data_ptr<double>(), out.data_ptr<double>(), img.b, p);
-      break;
-    default:
-      TORCH_CHECK(false, "corner response: unsupported dtype ", img.t.scalar_type());
-  }
-}
-
-at::Tensor response_op(const at::Tensor& image, int64_t block_size, int64_t ksize, double k, int64_t border,
-                       bool harris, const char* op) {
-  check_dtype(image, op, true);
-  check_response_args(op, block_size, ksize, border, "ksize");
-  Planes img = as_planes(image, op);
-  at::Tensor out = at::empty({img.b, img.h, img.w}, image.options().dtype(response_dtype(image)));
-  const CornerParams p =
-      make_params(img.h, img.w, block_size, ksize, border, harris, k, image.scalar_type() == at::kByte);
-  compute_response(img, out, p);
-  return out.view(image.sizes());
-}
-
-at::Tensor harris_response_cpu(const at::Tensor& image, int64_t block_size, int64_t ksize, double k, int64_t border) {
-  return response_op(image, block_size, ksize, k, border, true, "harris_response");
-}
-
-at::Tensor min_eigen_response_cpu(const at::Tensor& image, int64_t block_size, int64_t ksize, int64_t border) {
-  return response_op(image, block_size, ksize, 0.0, border, false, "min_eigen_response");
+  with_response_types(img, out, [&](const auto* src, auto* dst) { response_planes(src, dst, img.b, p); });
 }
 
 // Pack per-image point lists into padded (B, K, 2), (B, K), (B,) tensors.
 template <typename S>
-std::tuple<at::Tensor, at::Tensor, at::Tensor> pack(const std::vector<PointList<S>>& lists, int64_t limit,
-                                                     at::ScalarType score_dtype) {
+Keypoints pack(const std::vector<PointList<S>>& lists, int64_t limit, at::ScalarType score_dtype) {
   const int64_t b = static_cast<int64_t>(lists.size());
   int64_t kmax = 0;
   for (const auto& l : lists) kmax = std::max<int64_t>(kmax, static_cast<int64_t>(l.size()));
@@ -110,69 +77,48 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> pack(const std::vector<PointList<
   return {xy, scores, counts};
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> fast_cpu(const at::Tensor& image, int64_t threshold, bool nonmax,
-                                                        int64_t pattern, int64_t max_keypoints) {
-  const char* op = "fast";
-  check_dtype(image, op, false);
-  check_fast_args(op, threshold, max_keypoints);
-  const int n = fast_pattern_from_arg(op, pattern);
-  Planes img = as_planes(image, op);
-  std::vector<PointList<float>> lists(img.b);
-  const uint8_t* base = img.t.data_ptr<uint8_t>();
-  const int h = static_cast<int>(img.h), w = static_cast<int>(img.w), t = static_cast<int>(threshold);
-  for (int64_t i = 0; i < img.b; ++i) {
-    const uint8_t* plane = base + i * img.h * img.w;
-    if (n == 16)
-      fast_plane<16>(plane, h, w, t, nonmax, lists[i]);
-    else if (n == 12)
-      fast_plane<12>(plane, h, w, t, nonmax, lists[i]);
-    else
-      fast_plane<8>(plane, h, w, t, nonmax, lists[i]);
+// The CPU backend of the ops in corners_common.h.
+struct Cpu {
+  struct Guard {
+    explicit Guard(const at::Device&) {}
+  };
+
+  static void response(const Planes& img, at::Tensor& out, const CornerParams& p) { compute_response(img, out, p); }
+
+  static Keypoints fast(const Planes& img, int t, bool nonmax, int n, int64_t max_keypoints) {
+    std::vector<PointList<float>> lists(img.b);
+    const uint8_t* base = img.t.data_ptr<uint8_t>();
+    const int h = static_cast<int>(img.h), w = static_cast<int>(img.w);
+    for (int64_t i = 0; i < img.b; ++i) {
+      const uint8_t* plane = base + i * img.h * img.w;
+      if (n == 16)
+        fast_plane<16>(plane, h, w, t, nonmax, lists[i]);
+      else if (n == 12)
+        fast_plane<12>(plane, h, w, t, nonmax, lists[i]);
+      else
+        fast_plane<8>(plane, h, w, t, nonmax, lists[i]);
+    }
+    return pack(lists, max_keypoints, at::kFloat);
   }
-  return pack(lists, max_keypoints, at::kFloat);
-}
 
-template <typename S>
-std::tuple<at::Tensor, at::Tensor, at::Tensor> gftt_select(const at::Tensor& resp, const at::Tensor& mask,
-                                                           const Planes& img, int64_t max_corners, double quality,
-                                                           double min_distance) {
-  std::vector<PointList<S>> lists(img.b);
-  const S* r = resp.data_ptr<S>();
-  const uint8_t* m = mask.defined() ? mask.data_ptr<uint8_t>() : nullptr;
-  const int64_t hw = img.h * img.w;
-  at::parallel_for(0, img.b, 1, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i)
-      gftt_select_plane<S>(r + i * hw, m ? m + i * hw : nullptr, static_cast<int>(img.h), static_cast<int>(img.w),
-                           max_corners, quality, min_distance, lists[i]);
-  });
-  return pack(lists, max_corners, resp.scalar_type());
-}
-
-std::tuple<at::Tensor, at::Tensor, at::Tensor> good_features_to_track_cpu(
-    const at::Tensor& image, int64_t max_corners, double quality_level, double min_distance, int64_t block_size,
-    int64_t gradient_size, bool use_harris, double k, const c10::optional<at::Tensor>& mask) {
-  const char* op = "good_features_to_track";
-  check_dtype(image, op, true);
-  check_gftt_args(op, max_corners, quality_level, min_distance);
-  check_response_args(op, block_size, gradient_size, kBorderReflect101, "gradient_size");
-  Planes img = as_planes(image, op);
-  at::Tensor m = mask_planes(mask, img, op);
-  at::Tensor resp = at::empty({img.b, img.h, img.w}, image.options().dtype(response_dtype(image)));
-  const CornerParams p = make_params(img.h, img.w, block_size, gradient_size, kBorderReflect101, use_harris, k,
-                                     image.scalar_type() == at::kByte);
-  compute_response(img, resp, p);
-  if (resp.scalar_type() == at::kDouble) return gftt_select<double>(resp, m, img, max_corners, quality_level, min_distance);
-  return gftt_select<float>(resp, m, img, max_corners, quality_level, min_distance);
-}
+  template <typename S>
+  static Keypoints gftt_select(const at::Tensor& resp, const at::Tensor& mask, const Planes& img, int64_t max_corners,
+                               double quality, double min_distance) {
+    std::vector<PointList<S>> lists(img.b);
+    const S* r = resp.data_ptr<S>();
+    const uint8_t* m = mask.defined() ? mask.data_ptr<uint8_t>() : nullptr;
+    const int64_t hw = img.h * img.w;
+    at::parallel_for(0, img.b, 1, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i)
+        gftt_select_plane<S>(r + i * hw, m ? m + i * hw : nullptr, static_cast<int>(img.h), static_cast<int>(img.w),
+                             max_corners, quality, min_distance, lists[i]);
+    });
+    return pack(lists, max_corners, resp.scalar_type());
+  }
+};
 
 }  // namespace
 }  // namespace corners
 }  // namespace vision_ext
 
-TORCH_LIBRARY_IMPL(vision_ext, CPU, m) {
-  using namespace vision_ext::corners;
-  m.impl("harris_response", &harris_response_cpu);
-  m.impl("min_eigen_response", &min_eigen_response_cpu);
-  m.impl("fast", &fast_cpu);
-  m.impl("good_features_to_track", &good_features_to_track_cpu);
-}
+TORCH_LIBRARY_IMPL(vision_ext, CPU, m) { vision_ext::corners::register_corner_ops<vision_ext::corners::Cpu>(m); }
