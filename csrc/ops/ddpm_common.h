@@ -30,9 +30,11 @@ inline int parse_variance_type(const std::string& s) {
   return 0;
 }
 
+// Exactly the four dtypes both kernels dispatch on (at::isFloatingType also admits float8/float4).
 inline void check_float(const at::Tensor& t, const char* name) {
-  TORCH_CHECK(at::isFloatingType(t.scalar_type()), name, ": expected a floating-point tensor (float32, float16, "
-              "bfloat16 or float64), got ", t.scalar_type());
+  const at::ScalarType s = t.scalar_type();
+  TORCH_CHECK(s == at::kFloat || s == at::kHalf || s == at::kBFloat16 || s == at::kDouble, name,
+              ": expected a floating-point tensor (float32, float16, bfloat16 or float64), got ", s);
 }
 
 // A batch needs at least one dimension; timesteps are integers, one or one per sample.
@@ -99,5 +101,70 @@ inline void check_noise(const c10::optional<at::Tensor>& noise, const at::Tensor
   if (noise) check_same(*noise, x, "noise", "sample");
 }
 
+inline void check_eta(double eta) {
+  TORCH_CHECK(eta >= 0.0, "eta: expected a non-negative value (0 = deterministic DDIM, 1 = DDPM-like), got ", eta);
+}
+
+// Elements per sample of a checked (B, ...) tensor (0 for an empty batch).
+inline int64_t inner_of(const at::Tensor& x, int64_t batch) { return batch ? x.numel() / batch : 0; }
+
+// add_noise / training target: returns the batch size.
+inline int64_t check_q_sample_args(const at::Tensor& x0, const at::Tensor& noise, const at::Tensor& t,
+                                   const at::Tensor& ac) {
+  check_float(x0, "original");
+  check_same(noise, x0, "noise", "original");
+  const int64_t batch = check_batched(x0, "original");
+  check_timesteps(t, batch, x0, "timesteps");
+  check_table(ac, x0);
+  return batch;
+}
+
+struct StepShape {
+  int64_t batch, inner, mo_stride;  // mo_stride: model-output elements per sample (2 * inner when learned)
+};
+
+// DDPM / DDIM step arguments, in the order both devices check them.
+inline StepShape check_step_args(const at::Tensor& mo, const at::Tensor& sample, const at::Tensor& t,
+                                 const at::Tensor& tp, const at::Tensor& ac, const c10::optional<at::Tensor>& noise,
+                                 const c10::optional<at::Tensor>& threshold, int variance_type) {
+  check_float(sample, "sample");
+  const int64_t batch = check_batched(sample, "sample");
+  const bool doubled = check_model_output(mo, sample, variance_type);
+  check_timesteps(t, batch, sample, "timestep");
+  check_timesteps(tp, batch, sample, "prev_timestep");
+  check_table(ac, sample);
+  check_noise(noise, sample);
+  check_threshold(threshold, batch, sample);
+  const int64_t inner = inner_of(sample, batch);
+  return {batch, inner, doubled ? 2 * inner : inner};
+}
+
+// PLMS arguments; returns the batch size.
+inline int64_t check_plms_args(const at::Tensor& sample, at::TensorList outputs, at::ArrayRef<double> weights,
+                               const at::Tensor& t, const at::Tensor& tp, const at::Tensor& ac) {
+  check_float(sample, "sample");
+  const int64_t batch = check_batched(sample, "sample");
+  TORCH_CHECK(outputs.size() >= 1 && outputs.size() <= 4, "model_outputs: expected 1 to 4 past model outputs, got ",
+              outputs.size());
+  TORCH_CHECK(weights.size() == outputs.size(), "weights: expected one weight per model output (", outputs.size(),
+              "), got ", weights.size());
+  for (const at::Tensor& o : outputs) check_same(o, sample, "model_outputs[i]", "sample");
+  check_timesteps(t, batch, sample, "timestep");
+  check_timesteps(tp, batch, sample, "prev_timestep");
+  check_table(ac, sample);
+  return batch;
+}
+
 }  // namespace ddpm_ops
+
+// Registers the six DDPM ops of one device (suffix cpu or cuda): one list, so neither device
+// can miss an op.
+#define VE_DDPM_REGISTER_IMPLS(m, suffix)                         \
+  m.impl("add_noise", &add_noise_##suffix);                       \
+  m.impl("ddpm_training_target", &training_target_##suffix);      \
+  m.impl("ddpm_step", &ddpm_step_##suffix);                       \
+  m.impl("ddim_step", &ddim_step_##suffix);                       \
+  m.impl("plms_step", &plms_step_##suffix);                       \
+  m.impl("philox_normal_like", &philox_normal_like_##suffix)
+
 }  // namespace vision_ext

@@ -198,7 +198,7 @@ def test_compile_fullgraph_step():
     torch.testing.assert_close(compiled(m, x, z), step(m, x, z))
 
 
-@pytest.mark.parametrize("call,match", [
+BAD_INPUTS = [
     (lambda x: D.add_noise(x, x, torch.tensor([0, 1000]), AB), "timesteps: timestep 1000 is out of range"),
     (lambda x: D.add_noise(x, x, torch.tensor([0.5, 1.0]), AB), "timesteps: expected an integer tensor"),
     (lambda x: D.add_noise(x, x, torch.tensor([1, 2, 3]), AB), r"timesteps: expected one timestep or one per sample"),
@@ -210,10 +210,71 @@ def test_compile_fullgraph_step():
     (lambda x: D.ddim_step(x, x, 5, 4, AB, eta=-1.0), "eta: expected a non-negative"),
     (lambda x: D.plms_step(x, [x] * 5, [0.2] * 5, 5, 4, AB), "model_outputs: expected 1 to 4"),
     (lambda x: D.plms_step(x, [x], [1.0], 5, 4, AB, prediction_type="sample"), "prediction_type"),
-])
+    (lambda x: D.philox_normal_like(x.to(torch.float8_e4m3fn), 1),
+     r"input: expected a floating-point tensor \(float32"),
+    (lambda x: D.ddim_step(x, x, 5, 4, AB, eta=-1.0, prediction_type="eps"), "prediction_type: expected one of"),
+    (lambda x: D.ddpm_step(x, x, 5, 4, AB, prediction_type="eps", variance_type="small"), "prediction_type"),
+]
+
+
+@pytest.mark.parametrize("call,match", BAD_INPUTS)
 def test_bad_inputs_name_the_argument(call, match):
     with pytest.raises(RuntimeError, match=match):
         call(torch.randn(2, 3, 4, 4))
+
+
+# The same bad inputs on CUDA, the same messages (timestep ranges excepted: a kernel cannot raise).
+@pytest.mark.cuda
+@pytest.mark.parametrize("call,match", [c for c in BAD_INPUTS if "out of range" not in c[1]])
+def test_bad_inputs_same_messages_on_cuda(call, match):
+    with pytest.raises(RuntimeError, match=match):
+        call(torch.randn(2, 3, 4, 4, device="cuda"))
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+def test_training_target_of_empty_samples_still_weights_each_sample(device):
+    x, t = torch.randn(3, 0, device=device), torch.tensor([10, 500, 999], device=device)
+    xt, target, w = D.training_target(x, x, t, AB.to(device), "epsilon", min_snr_gamma=5.0)
+    snr = AB[t.cpu()] / (1 - AB[t.cpu()])
+    assert xt.shape == target.shape == (3, 0)
+    torch.testing.assert_close(w.cpu(), (snr.clamp(max=5) / snr).float())
+
+
+def _cuda_vs_cpu(fn, *tensors, **tols):
+    got = fn(*[v.cuda() for v in tensors])
+    want = fn(*tensors)
+    for g, w in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)):
+        torch.testing.assert_close(g.cpu(), w, **tols)
+
+
+# CUDA against the CPU kernels (themselves checked against references above): odd sizes so Philox
+# blocks straddle samples and end partially, per-sample timesteps, learned variance channels, Philox
+# noise, low precision, and a sample sliced one element into its storage (no 16-byte alignment).
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16])
+def test_cuda_matches_cpu(dtype):
+    tols = dict(rtol=1e-2, atol=1e-2) if dtype in (torch.float16, torch.bfloat16) else dict(rtol=1e-5, atol=1e-5)
+    shape = (3, 5, 7, 9)
+    big = torch.randn(math.prod(shape) + 1).to(dtype)
+    m, mo2 = torch.randn(shape).to(dtype), torch.randn(3, 10, 7, 9).clamp(-1, 1).to(dtype)
+    t, tp, th = torch.tensor([999, 500, 0]), torch.tensor([998, 480, -1]), torch.tensor([1.5, 0.0, 2.0])
+
+    def unaligned(v):
+        return v[1:].reshape(shape)
+
+    for var, mo in [("fixed_small", m), ("learned_range", mo2), ("fixed_large", m)]:
+        _cuda_vs_cpu(lambda a, b, c, d, e: D.ddpm_step(a, unaligned(b), c, d, e, seed=3, offset=9, variance_type=var,
+                                                       clip_sample_range=1.0), mo, big, t, tp, AB, **tols)
+    _cuda_vs_cpu(lambda a, b, c, d, e, f: D.ddim_step(a, unaligned(b), c, d, e, threshold=f, seed=5, eta=0.8,
+                                                      use_clipped_model_output=True, prediction_type="v_prediction"),
+                 m, big, t, tp, AB, th, **tols)
+    outs = [torch.randn(shape).to(dtype) for _ in range(4)]
+    weights = [55 / 24, -59 / 24, 37 / 24, -9 / 24]  # fp64 must keep them in double
+    _cuda_vs_cpu(lambda a, b, c, d, e, f, g, h: D.plms_step(unaligned(a), [b, c, d, e], weights, f, g, h),
+                 big, *outs, t, tp, AB, **(tols if dtype != torch.float64 else dict(rtol=1e-12, atol=1e-12)))
+    _cuda_vs_cpu(lambda a, b, c, d: D.training_target(unaligned(a), b, c, d, "v_prediction", 5.0), big, m, t, AB,
+                 **tols)
+    _cuda_vs_cpu(lambda a: D.philox_normal_like(unaligned(a), 7, 2), big, rtol=0, atol=0)
 
 
 def test_empty_batch():

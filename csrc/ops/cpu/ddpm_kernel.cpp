@@ -111,13 +111,9 @@ struct QSampleInputs {
 };
 
 QSampleInputs q_sample_inputs(const Tensor& x0, const Tensor& noise, const Tensor& t, const Tensor& ac) {
-  check_float(x0, "original");
-  check_same(noise, x0, "noise", "original");
-  const int64_t batch = check_batched(x0, "original");
-  check_timesteps(t, batch, x0, "timesteps");
-  check_table(ac, x0);
+  const int64_t batch = check_q_sample_args(x0, noise, t, ac);
   return {x0.contiguous(), noise.contiguous(), table_f64(ac), per_sample(t, batch, 0, ac.numel(), "timesteps"), batch,
-          batch ? x0.numel() / batch : 0};
+          inner_of(x0, batch)};
 }
 
 Tensor add_noise_cpu(const Tensor& x0, const Tensor& noise, const Tensor& t, const Tensor& ac) {
@@ -199,26 +195,35 @@ struct StepInputs {
 
 StepInputs step_inputs(const Tensor& mo, const Tensor& sample, const Tensor& t, const Tensor& tp, const Tensor& ac,
                        const c10::optional<Tensor>& noise, const c10::optional<Tensor>& threshold, int var) {
-  check_float(sample, "sample");
-  const int64_t batch = check_batched(sample, "sample");
-  const bool doubled = check_model_output(mo, sample, var);
-  check_timesteps(t, batch, sample, "timestep");
-  check_timesteps(tp, batch, sample, "prev_timestep");
-  check_table(ac, sample);
-  check_noise(noise, sample);
-  check_threshold(threshold, batch, sample);
+  const StepShape shape = check_step_args(mo, sample, t, tp, ac, noise, threshold, var);
   StepInputs s;
   s.x = sample.contiguous();
   s.m = mo.contiguous();
   s.noise = noise ? noise->contiguous() : Tensor();
   s.threshold = threshold ? threshold->contiguous() : Tensor();
   s.table = table_f64(ac);
-  s.batch = batch;
-  s.inner = batch ? s.x.numel() / batch : 0;
-  s.mo_stride = doubled ? 2 * s.inner : s.inner;
-  s.t = per_sample(t, batch, 0, ac.numel(), "timestep");
-  s.t_prev = per_sample(tp, batch, -1, ac.numel(), "prev_timestep");
+  s.batch = shape.batch;
+  s.inner = shape.inner;
+  s.mo_stride = shape.mo_stride;
+  s.t = per_sample(t, s.batch, 0, ac.numel(), "timestep");
+  s.t_prev = per_sample(tp, s.batch, -1, ac.numel(), "prev_timestep");
   return s;
+}
+
+// The data pointers of a DDPM / DDIM step (noise and threshold null when not given).
+template <typename scalar_t>
+struct StepPtrs {
+  const scalar_t *x, *m, *z;
+  const float* th;
+  scalar_t *prev, *x0;
+};
+
+template <typename scalar_t>
+StepPtrs<scalar_t> step_ptrs(const StepInputs& s, Tensor& prev, Tensor& x0) {
+  return {s.x.data_ptr<scalar_t>(), s.m.data_ptr<scalar_t>(),
+          s.noise.defined() ? s.noise.data_ptr<scalar_t>() : nullptr,
+          s.threshold.defined() ? s.threshold.data_ptr<float>() : nullptr, prev.data_ptr<scalar_t>(),
+          x0.data_ptr<scalar_t>()};
 }
 
 // How one run of elements draws its noise and limits x0; chosen once per run, outside the loop.
@@ -320,16 +325,10 @@ std::tuple<Tensor, Tensor> ddpm_step_cpu(const Tensor& mo, const Tensor& sample,
   if (s.x.numel() == 0) return {prev, x0};
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, s.x.scalar_type(), "ddpm_step_cpu", [&] {
     using M = at::opmath_type<scalar_t>;
-    std::vector<DdpmElem<M>> coeffs;
-    coeffs.reserve(s.batch);
-    for (int64_t b = 0; b < s.batch; ++b)
-      coeffs.push_back(ddpm_elem<M>(s.table.data_ptr<double>(), s.t[b], s.t_prev[b], final_ab, pred, var));
-    const scalar_t* px = s.x.data_ptr<scalar_t>();
-    const scalar_t* pm = s.m.data_ptr<scalar_t>();
-    const scalar_t* pz = s.noise.defined() ? s.noise.data_ptr<scalar_t>() : nullptr;
-    const float* pth = s.threshold.defined() ? s.threshold.data_ptr<float>() : nullptr;
-    scalar_t* pp = prev.data_ptr<scalar_t>();
-    scalar_t* p0 = x0.data_ptr<scalar_t>();
+    const double* tab = s.table.data_ptr<double>();
+    std::vector<DdpmElem<M>> coeffs(s.batch);
+    for (int64_t b = 0; b < s.batch; ++b) coeffs[b] = ddpm_elem<M>(tab, s.t[b], s.t_prev[b], final_ab, pred, var);
+    const auto [px, pm, pz, pth, pp, p0] = step_ptrs<scalar_t>(s, prev, x0);
     const bool learned = s.mo_stride != s.inner;
     const M clip = M(clip_range);
     const bool stream = s.x.numel() * static_cast<int64_t>(sizeof(scalar_t)) >= kStreamBytes;
@@ -418,21 +417,16 @@ std::tuple<Tensor, Tensor> ddim_step_cpu(const Tensor& mo, const Tensor& sample,
                                          double eta, bool use_clipped, c10::string_view pred_name, double clip_range,
                                          double final_ab) {
   const int pred = parse_prediction_type(std::string(pred_name));
-  TORCH_CHECK(eta >= 0.0, "eta: expected a non-negative value (0 = deterministic DDIM, 1 = DDPM-like), got ", eta);
+  check_eta(eta);
   const StepInputs s = step_inputs(mo, sample, t, tp, ac, noise, threshold, kVarFixedSmall);
   Tensor prev = at::empty_like(s.x), x0 = at::empty_like(s.x);
   if (s.x.numel() == 0) return {prev, x0};
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, s.x.scalar_type(), "ddim_step_cpu", [&] {
     using M = at::opmath_type<scalar_t>;
-    std::vector<DdimElem<M>> coeffs;
-    for (int64_t b = 0; b < s.batch; ++b)
-      coeffs.push_back(ddim_elem<M>(s.table.data_ptr<double>(), s.t[b], s.t_prev[b], final_ab, eta, pred));
-    const scalar_t* px = s.x.data_ptr<scalar_t>();
-    const scalar_t* pm = s.m.data_ptr<scalar_t>();
-    const scalar_t* pz = s.noise.defined() ? s.noise.data_ptr<scalar_t>() : nullptr;
-    const float* pth = s.threshold.defined() ? s.threshold.data_ptr<float>() : nullptr;
-    scalar_t* pp = prev.data_ptr<scalar_t>();
-    scalar_t* p0 = x0.data_ptr<scalar_t>();
+    const double* tab = s.table.data_ptr<double>();
+    std::vector<DdimElem<M>> coeffs(s.batch);
+    for (int64_t b = 0; b < s.batch; ++b) coeffs[b] = ddim_elem<M>(tab, s.t[b], s.t_prev[b], final_ab, eta, pred);
+    const auto [px, pm, pz, pth, pp, p0] = step_ptrs<scalar_t>(s, prev, x0);
     const int64_t chunk = eta > 0.0 && !pz ? kChunk : kWhole;  // Philox noise goes through the buffer
     for_each_run(s.batch, s.inner, chunk, [&](int64_t b, int64_t first, int64_t len) {
       const DdimElem<M> c = coeffs[b];
@@ -456,16 +450,7 @@ std::tuple<Tensor, Tensor> ddim_step_cpu(const Tensor& mo, const Tensor& sample,
 Tensor plms_step_cpu(const Tensor& sample, at::TensorList outputs, at::ArrayRef<double> weights, const Tensor& t,
                      const Tensor& tp, const Tensor& ac, c10::string_view pred_name, double final_ab) {
   const int pred = parse_prediction_type(std::string(pred_name), /*allow_sample=*/false);
-  check_float(sample, "sample");
-  const int64_t batch = check_batched(sample, "sample");
-  TORCH_CHECK(outputs.size() >= 1 && outputs.size() <= 4, "model_outputs: expected 1 to 4 past model outputs, got ",
-              outputs.size());
-  TORCH_CHECK(weights.size() == outputs.size(), "weights: expected one weight per model output (", outputs.size(),
-              "), got ", weights.size());
-  for (const Tensor& o : outputs) check_same(o, sample, "model_outputs[i]", "sample");
-  check_timesteps(t, batch, sample, "timestep");
-  check_timesteps(tp, batch, sample, "prev_timestep");
-  check_table(ac, sample);
+  const int64_t batch = check_plms_args(sample, outputs, weights, t, tp, ac);
   const Tensor table = table_f64(ac);
   const auto ts = per_sample(t, batch, 0, ac.numel(), "timestep");
   const auto tps = per_sample(tp, batch, -1, ac.numel(), "prev_timestep");
@@ -473,7 +458,7 @@ Tensor plms_step_cpu(const Tensor& sample, at::TensorList outputs, at::ArrayRef<
   std::vector<Tensor> es;
   for (const Tensor& o : outputs) es.push_back(o.contiguous());
   Tensor out = at::empty_like(x);
-  const int64_t inner = batch ? x.numel() / batch : 0;
+  const int64_t inner = inner_of(x, batch);
   if (x.numel() == 0) return out;
   const int n = static_cast<int>(es.size());
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "plms_step_cpu", [&] {
@@ -537,13 +522,6 @@ Tensor philox_normal_like_cpu(const Tensor& input, int64_t seed, int64_t offset)
 
 }  // namespace
 
-TORCH_LIBRARY_IMPL(vision_ext, CPU, m) {
-  m.impl("add_noise", &add_noise_cpu);
-  m.impl("ddpm_training_target", &training_target_cpu);
-  m.impl("ddpm_step", &ddpm_step_cpu);
-  m.impl("ddim_step", &ddim_step_cpu);
-  m.impl("plms_step", &plms_step_cpu);
-  m.impl("philox_normal_like", &philox_normal_like_cpu);
-}
+TORCH_LIBRARY_IMPL(vision_ext, CPU, m) { VE_DDPM_REGISTER_IMPLS(m, cpu); }
 
 }  // namespace vision_ext

@@ -46,11 +46,7 @@ ScheduleHolder schedule(const Tensor& ac, const Tensor& t, const Tensor* tp) {
 
 std::tuple<Tensor, Tensor, Tensor> noise_common(const Tensor& x0, const Tensor& noise, const Tensor& t,
                                                 const Tensor& ac, int pred, double gamma, bool with_target) {
-  check_float(x0, "original");
-  check_same(noise, x0, "noise", "original");
-  const int64_t batch = check_batched(x0, "original");
-  check_timesteps(t, batch, x0, "timesteps");
-  check_table(ac, x0);
+  const int64_t batch = check_q_sample_args(x0, noise, t, ac);
   const c10::cuda::CUDAGuard guard(x0.device());
   const ScheduleHolder h = schedule(ac, t, nullptr);
   const Tensor x = x0.contiguous(), n = noise.contiguous();
@@ -65,7 +61,7 @@ std::tuple<Tensor, Tensor, Tensor> noise_common(const Tensor& x0, const Tensor& 
   p.target = with_target ? target.data_ptr() : nullptr;
   p.weights = with_target ? weights.data_ptr<float>() : nullptr;
   p.batch = batch;
-  p.inner = batch ? x.numel() / batch : 0;
+  p.inner = inner_of(x, batch);
   p.prediction_type = pred;
   p.min_snr_gamma = gamma;
   C10_CUDA_CHECK(launch_add_noise(p, dtype_of(x), c10::cuda::getCurrentCUDAStream()));
@@ -85,14 +81,7 @@ std::tuple<Tensor, Tensor> step_common(const Tensor& mo, const Tensor& sample, c
                                        const Tensor& ac, const c10::optional<Tensor>& noise,
                                        const c10::optional<Tensor>& threshold, int64_t seed, int64_t offset, int pred,
                                        int var, double clip, double final_ab, bool ddim, double eta, bool use_clipped) {
-  check_float(sample, "sample");
-  const int64_t batch = check_batched(sample, "sample");
-  const bool doubled = check_model_output(mo, sample, var);
-  check_timesteps(t, batch, sample, "timestep");
-  check_timesteps(tp, batch, sample, "prev_timestep");
-  check_table(ac, sample);
-  check_noise(noise, sample);
-  check_threshold(threshold, batch, sample);
+  const StepShape shape = check_step_args(mo, sample, t, tp, ac, noise, threshold, var);
   const c10::cuda::CUDAGuard guard(sample.device());
   const ScheduleHolder h = schedule(ac, t, &tp);
   const Tensor x = sample.contiguous(), m = mo.contiguous();
@@ -107,9 +96,9 @@ std::tuple<Tensor, Tensor> step_common(const Tensor& mo, const Tensor& sample, c
   p.threshold = th.defined() ? th.data_ptr<float>() : nullptr;
   p.prev = prev.data_ptr();
   p.x0 = x0.data_ptr();
-  p.batch = batch;
-  p.inner = batch ? x.numel() / batch : 0;
-  p.mo_stride = doubled ? 2 * p.inner : p.inner;
+  p.batch = shape.batch;
+  p.inner = shape.inner;
+  p.mo_stride = shape.mo_stride;
   p.seed = static_cast<uint64_t>(seed);
   p.offset = static_cast<uint64_t>(offset);
   p.prediction_type = pred;
@@ -126,8 +115,10 @@ std::tuple<Tensor, Tensor> ddpm_step_cuda(const Tensor& mo, const Tensor& sample
                                           const Tensor& ac, const c10::optional<Tensor>& noise,
                                           const c10::optional<Tensor>& threshold, int64_t seed, int64_t offset,
                                           c10::string_view pred, c10::string_view var, double clip, double final_ab) {
-  return step_common(mo, sample, t, tp, ac, noise, threshold, seed, offset, parse_prediction_type(std::string(pred)),
-                     parse_variance_type(std::string(var)), clip, final_ab, false, 0.0, false);
+  const int pred_type = parse_prediction_type(std::string(pred));  // parsed in the CPU op's order
+  const int var_type = parse_variance_type(std::string(var));
+  return step_common(mo, sample, t, tp, ac, noise, threshold, seed, offset, pred_type, var_type, clip, final_ab, false,
+                     0.0, false);
 }
 
 std::tuple<Tensor, Tensor> ddim_step_cuda(const Tensor& mo, const Tensor& sample, const Tensor& t, const Tensor& tp,
@@ -135,24 +126,16 @@ std::tuple<Tensor, Tensor> ddim_step_cuda(const Tensor& mo, const Tensor& sample
                                           const c10::optional<Tensor>& threshold, int64_t seed, int64_t offset,
                                           double eta, bool use_clipped, c10::string_view pred, double clip,
                                           double final_ab) {
-  TORCH_CHECK(eta >= 0.0, "eta: expected a non-negative value (0 = deterministic DDIM, 1 = DDPM-like), got ", eta);
-  return step_common(mo, sample, t, tp, ac, noise, threshold, seed, offset, parse_prediction_type(std::string(pred)),
-                     kVarFixedSmall, clip, final_ab, true, eta, use_clipped);
+  const int pred_type = parse_prediction_type(std::string(pred));  // before eta, as on the CPU
+  check_eta(eta);
+  return step_common(mo, sample, t, tp, ac, noise, threshold, seed, offset, pred_type, kVarFixedSmall, clip, final_ab,
+                     true, eta, use_clipped);
 }
 
 Tensor plms_step_cuda(const Tensor& sample, at::TensorList outputs, at::ArrayRef<double> weights, const Tensor& t,
                       const Tensor& tp, const Tensor& ac, c10::string_view pred_name, double final_ab) {
   const int pred = parse_prediction_type(std::string(pred_name), /*allow_sample=*/false);
-  check_float(sample, "sample");
-  const int64_t batch = check_batched(sample, "sample");
-  TORCH_CHECK(outputs.size() >= 1 && outputs.size() <= 4, "model_outputs: expected 1 to 4 past model outputs, got ",
-              outputs.size());
-  TORCH_CHECK(weights.size() == outputs.size(), "weights: expected one weight per model output (", outputs.size(),
-              "), got ", weights.size());
-  for (const Tensor& o : outputs) check_same(o, sample, "model_outputs[i]", "sample");
-  check_timesteps(t, batch, sample, "timestep");
-  check_timesteps(tp, batch, sample, "prev_timestep");
-  check_table(ac, sample);
+  const int64_t batch = check_plms_args(sample, outputs, weights, t, tp, ac);
   const c10::cuda::CUDAGuard guard(sample.device());
   const ScheduleHolder h = schedule(ac, t, &tp);
   const Tensor x = sample.contiguous();
@@ -165,11 +148,11 @@ Tensor plms_step_cuda(const Tensor& sample, at::TensorList outputs, at::ArrayRef
   p.num_outputs = static_cast<int>(es.size());
   for (int k = 0; k < 4; ++k) {
     p.outputs[k] = k < p.num_outputs ? es[k].data_ptr() : nullptr;
-    p.weights[k] = k < p.num_outputs ? static_cast<float>(weights[k]) : 0.f;
+    p.weights[k] = k < p.num_outputs ? weights[k] : 0.0;
   }
   p.out = out.data_ptr();
   p.batch = batch;
-  p.inner = batch ? x.numel() / batch : 0;
+  p.inner = inner_of(x, batch);
   p.prediction_type = pred;
   C10_CUDA_CHECK(launch_plms_step(p, dtype_of(x), c10::cuda::getCurrentCUDAStream()));
   return out;
@@ -186,13 +169,6 @@ Tensor philox_normal_like_cuda(const Tensor& input, int64_t seed, int64_t offset
 
 }  // namespace
 
-TORCH_LIBRARY_IMPL(vision_ext, CUDA, m) {
-  m.impl("add_noise", &add_noise_cuda);
-  m.impl("ddpm_training_target", &training_target_cuda);
-  m.impl("ddpm_step", &ddpm_step_cuda);
-  m.impl("ddim_step", &ddim_step_cuda);
-  m.impl("plms_step", &plms_step_cuda);
-  m.impl("philox_normal_like", &philox_normal_like_cuda);
-}
+TORCH_LIBRARY_IMPL(vision_ext, CUDA, m) { VE_DDPM_REGISTER_IMPLS(m, cuda); }
 
 }  // namespace vision_ext
