@@ -1,9 +1,11 @@
 """The U-Net's residual paths on our fused kernels: outputs and gradients equal the plain-PyTorch
-formulas of the same blocks, vision_ext.nn.fuse() moves eligible 3x3 convs onto Winograd, and
-autocast runs the fused convs in its low-precision dtype as F.conv2d would."""
+formulas of the same blocks (on CUDA the skip adds run in our conv op), vision_ext.nn.fuse() moves
+eligible 3x3 convs onto Winograd on the CPU, and autocast runs the fused convs in its
+low-precision dtype as F.conv2d would."""
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import cpu_and_cuda
 
 import vision_ext.nn as vnn
 import vision_ext.nn.functional as vf
@@ -46,9 +48,10 @@ def _unet(dtype=torch.float32, base=64):
                 attention_resolutions=(8,), dropout=0.0, image_size=16).to(dtype)
 
 
-def test_forward_and_gradients_match_plain_formulas_float64(reference_blocks):
-    net = _unet(torch.float64, base=16)
-    x, t = torch.randn(2, 3, 16, 16, dtype=torch.float64), torch.tensor([3, 800])
+@pytest.mark.parametrize("device", cpu_and_cuda())
+def test_forward_and_gradients_match_plain_formulas_float64(reference_blocks, device):
+    net = _unet(torch.float64, base=16).to(device)
+    x, t = torch.randn(2, 3, 16, 16, dtype=torch.float64, device=device), torch.tensor([3, 800], device=device)
     out = net(x, t)
     out.square().sum().backward()
     grads = {n: p.grad.clone() for n, p in net.named_parameters()}

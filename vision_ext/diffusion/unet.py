@@ -5,9 +5,10 @@ CIFAR-10 model (35.7M parameters).
 
 Residual paths run on our fused kernels (vision_ext.nn.functional.conv_bias_act): a block's
 second conv adds its bias and the skip in one op, attention's output projection adds the
-residual likewise. After `vision_ext.nn.fuse(unet)` (eval mode; call it again after changing
-weights), CPU fp32 3x3 convs with >= 64 channels run on our Winograd kernel with that epilogue
-fused: sampling with the paper's CIFAR-10 model is about 1.6x faster than eager PyTorch.
+residual likewise (on CUDA always; on the CPU for the convs that fuse() packed). After
+`vision_ext.nn.fuse(unet)` (eval mode; call it again after changing weights), CPU fp32 3x3 convs
+with >= 64 channels run on our Winograd kernel with bias and skip fused into its output
+transform: inference with the paper's CIFAR-10 model is about 1.5x faster than eager PyTorch.
 """
 import math
 from typing import Sequence
@@ -34,8 +35,12 @@ def _norm(ch: int) -> nn.GroupNorm:
 
 def _conv(block: nn.Module, x: torch.Tensor, conv: nn.Conv2d, residual=None) -> torch.Tensor:
     """conv(x) + bias (+ residual) as one op on our fused kernels, or in eager PyTorch when the block's
-    `fused` flag is off (UNet.set_fused(False): the same network as the benchmarks' baseline)."""
-    if block.fused:
+    `fused` flag is off (UNet.set_fused(False): the same network as the benchmarks' baseline).
+    On the CPU the win is Winograd, so only convs that vision_ext.nn.fuse() packed take our op: the
+    unpacked oneDNN route measured 4-9% slower than ATen's conv + add on the U-Net's shapes. On CUDA
+    the op saves the separate add's memory pass."""
+    packed = getattr(conv, "winograd_weight", None) is not None
+    if block.fused and (packed or (residual is not None and x.is_cuda)):
         return conv_bias_act(x, conv, residual=residual)
     out = conv(x)
     return out if residual is None else out + residual
