@@ -65,6 +65,7 @@ class _Scheduler:
         self.timesteps = torch.arange(num_train_timesteps - 1, -1, -1, dtype=torch.long)
         self._device_cache = {}
         self._pairs = {}
+        self._view_pairs, self._ts_ref, self._ts_version = {}, None, None
         self._seed = None
         self._offset = 0
 
@@ -99,10 +100,32 @@ class _Scheduler:
             return t.to(device=device, dtype=torch.long) if t.device != torch.device(device) else t
         return self._on(("t", int(t)), device, lambda: torch.tensor(int(t), dtype=torch.long))
 
-    def _pair(self, timestep, device):
-        """(t, t_prev, table) on `device` for one step. Ints and CPU scalar tensors (what iterating
-        `timesteps` gives) hit a per-timestep cache, so a step allocates nothing here; other tensors
-        are gathered on their device without a host read."""
+    def _pair(self, timestep, sample: Tensor):
+        """(t, t_prev, table) on the sample's device for one step.
+
+        Iterating `timesteps` yields views of it whose storage offset is their index: those find
+        their cached pair from the offset alone. Reading a tensor's value (or even its device) costs
+        tens of microseconds inside a sampling loop, whose caches the model has just flushed, and
+        the step is meant to be a small share of that loop."""
+        if isinstance(timestep, Tensor) and timestep._base is self._ts_ref \
+                and self._ts_ref._version == self._ts_version:
+            device = sample.get_device()  # an int: cheaper than sample.device
+            pairs = self._view_pairs.get(device)
+            if pairs is None:
+                pairs = self._view_pairs[device] = self._pairs_by_index(sample.device)
+            return pairs[timestep.storage_offset()]
+        return self._pair_of_value(timestep, sample.device)
+
+    def _pairs_by_index(self, device):
+        """[(t, t_prev, table)] for every index of the timesteps, on `device`, made at once (three ops
+        in all): a loop visits each timestep once, so filling the table lazily would miss every step."""
+        ts = self._ts_ref.to(device)
+        table = self._table(device)
+        return [(t, tp, table) for t, tp in zip(ts.unbind(0), self.previous_timestep(ts).unbind(0))]
+
+    def _pair_of_value(self, timestep, device):
+        """_pair for any int or tensor: ints and CPU scalar tensors hit a per-timestep cache, so a
+        step allocates nothing here; other tensors are gathered on their device without a host read."""
         if isinstance(timestep, Tensor):
             if timestep.device.type != "cpu" or timestep.numel() != 1:
                 t = self._t(timestep, device)
@@ -206,6 +229,8 @@ class DDPMScheduler(_Scheduler):
         self._prev_of = prev
         self._device_cache = {k: v for k, v in self._device_cache.items() if k[0] != "prev"}
         self._pairs = {}
+        # views of this timesteps tensor (until it is modified in place) map index -> pair
+        self._view_pairs, self._ts_ref, self._ts_version = {}, self.timesteps, self.timesteps._version
 
     def previous_timestep(self, timestep):
         if isinstance(timestep, Tensor):
@@ -214,7 +239,7 @@ class DDPMScheduler(_Scheduler):
 
     def step(self, model_output: Tensor, timestep, sample: Tensor, generator: Optional[torch.Generator] = None,
              return_dict: bool = True, variance_noise: Optional[Tensor] = None):
-        t, tp, table = self._pair(timestep, sample.device)
+        t, tp, table = self._pair(timestep, sample)
         noise, seed, offset = variance_noise, 0, 0
         if noise is None and generator is not None:
             if int(timestep) > 0:  # diffusers draws only when t > 0 (a host read, generator path only)
@@ -264,7 +289,7 @@ class DDIMScheduler(_Scheduler):
             raise ValueError("DDIMScheduler.step: call set_timesteps(num_inference_steps) first")
         if variance_noise is not None and generator is not None:
             raise ValueError("step: pass either generator or variance_noise, not both")
-        t, tp, table = self._pair(timestep, sample.device)
+        t, tp, table = self._pair(timestep, sample)
         noise, seed, offset = variance_noise, 0, 0
         if eta > 0 and noise is None:
             if generator is not None:
