@@ -39,3 +39,12 @@ def test_in_place_edit_or_replaced_timesteps_are_read_by_value():
     sched.timesteps = torch.tensor([600, 300, 0])  # replaced without set_timesteps
     got = _by_view(sched, sched.timesteps[1], m, x, noise)
     torch.testing.assert_close(got, _by_value(sched, torch.tensor(300), m, x, noise), rtol=0, atol=0)
+
+
+def test_strided_views_of_timesteps_step_like_their_values():
+    # a view of a view has the root as its _base: the storage offset still names the right element
+    sched = DDPMScheduler()
+    sched.set_timesteps(20)
+    x, m, noise = torch.randn(1, 3, 4, 4), torch.randn(1, 3, 4, 4), torch.randn(1, 3, 4, 4)
+    for t in sched.timesteps[1::3]:
+        torch.testing.assert_close(_by_view(sched, t, m, x, noise), _by_value(sched, t, m, x, noise), rtol=0, atol=0)

@@ -108,3 +108,12 @@ def test_set_fused_false_is_eager_pytorch_with_the_same_weights(reference_blocks
         want = net(x, t)
     torch.testing.assert_close(fused, want, rtol=1e-10, atol=1e-10)
     torch.testing.assert_close(eager, want, rtol=1e-10, atol=1e-10)
+
+
+def test_autocast_keeps_non_zero_padding_modes():
+    # a reflect-padded conv is not ours to fuse: under autocast it must still reflect
+    conv = torch.nn.Conv2d(8, 8, 3, padding=1, padding_mode="reflect")
+    x = torch.randn(1, 8, 6, 6)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        got, want = vf.conv_bias_act(x, conv, residual=x), conv(x) + x
+    torch.testing.assert_close(got.float(), want.float(), rtol=0, atol=0)

@@ -107,7 +107,7 @@ class _Scheduler:
         their cached pair from the offset alone. Reading a tensor's value (or even its device) costs
         tens of microseconds inside a sampling loop, whose caches the model has just flushed, and
         the step is meant to be a small share of that loop."""
-        if isinstance(timestep, Tensor) and timestep._base is self._ts_ref \
+        if isinstance(timestep, Tensor) and self._ts_ref is not None and timestep._base is self._ts_ref \
                 and self._ts_ref._version == self._ts_version:
             device = sample.get_device()  # an int: cheaper than sample.device
             pairs = self._view_pairs.get(device)
@@ -117,8 +117,8 @@ class _Scheduler:
         return self._pair_of_value(timestep, sample.device)
 
     def _pairs_by_index(self, device):
-        """[(t, t_prev, table)] for every index of the timesteps, on `device`, made at once (three ops
-        in all): a loop visits each timestep once, so filling the table lazily would miss every step."""
+        """[(t, t_prev, table)] for every index of the timesteps, on `device`, made at once (a few ops in
+        all): a loop visits each timestep once, so filling the table lazily would miss every step."""
         ts = self._ts_ref.to(device)
         table = self._table(device)
         return [(t, tp, table) for t, tp in zip(ts.unbind(0), self.previous_timestep(ts).unbind(0))]
@@ -229,8 +229,12 @@ class DDPMScheduler(_Scheduler):
         self._prev_of = prev
         self._device_cache = {k: v for k, v in self._device_cache.items() if k[0] != "prev"}
         self._pairs = {}
-        # views of this timesteps tensor (until it is modified in place) map index -> pair
-        self._view_pairs, self._ts_ref, self._ts_version = {}, self.timesteps, self.timesteps._version
+        # Views of this timesteps tensor (until it is modified in place) map storage offset -> pair; the
+        # offset is the index only for a 1-D root tensor with unit stride.
+        ts_ok = self.timesteps._base is None and self.timesteps.dim() == 1 and self.timesteps.is_contiguous() \
+            and self.timesteps.storage_offset() == 0
+        self._view_pairs, self._ts_ref = {}, self.timesteps if ts_ok else None
+        self._ts_version = self.timesteps._version
 
     def previous_timestep(self, timestep):
         if isinstance(timestep, Tensor):

@@ -110,8 +110,7 @@ def _train_winograd(x: torch.Tensor, conv: nn.Conv2d) -> bool:
 
 
 def _autocast_dtype(x: torch.Tensor) -> Optional[torch.dtype]:
-    """The dtype autocast gives a conv on x's device, or None outside autocast (torch.compile traces
-    autocast regions itself)."""
+    """The dtype autocast gives a conv on x's device, or None outside autocast."""
     dev = x.device.type
     if dev not in ("cpu", "cuda") or not torch.is_autocast_enabled(dev):
         return None
@@ -123,6 +122,11 @@ def conv_bias_act(x: torch.Tensor, conv: nn.Conv2d, residual: Optional[torch.Ten
     """post(pre(conv(x) + b) + residual) as one fused op (zero-padded Conv2d). Under autocast the
     conv runs in autocast's dtype, as F.conv2d would (our op has no autocast kernel of its own)."""
     _check_conv_input(x, conv)
+    if conv.padding_mode != "zeros" or isinstance(conv.padding, str):
+        out = conv(x)  # padding modes our op does not cover: eager, same maths (autocast included)
+        out = F.relu(out) if inner_relu else out
+        out = out + residual if residual is not None else out
+        return F.relu(out) if outer_relu else out
     amp = _autocast_dtype(x)
     if amp is not None and x.is_floating_point():
         with torch.autocast(x.device.type, enabled=False):
@@ -134,11 +138,6 @@ def conv_bias_act(x: torch.Tensor, conv: nn.Conv2d, residual: Optional[torch.Ten
                                     outer_relu)
     if residual is None and not inner_relu and not outer_relu and _train_winograd(x, conv):
         return _WinogradConv3x3.apply(x, conv.weight, conv.bias, conv.padding[0])
-    if conv.padding_mode != "zeros" or isinstance(conv.padding, str):
-        out = conv(x)  # padding modes our op does not cover: eager, same maths
-        out = F.relu(out) if inner_relu else out
-        out = out + residual if residual is not None else out
-        return F.relu(out) if outer_relu else out
     return ops.conv_bias_act(x, conv.weight, conv.bias, residual, conv.stride, conv.padding, conv.dilation,
                              conv.groups, inner_relu, outer_relu)
 
