@@ -2,6 +2,9 @@
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#include <cuda_runtime_api.h>
+
+#include "vision_ext/scalar_kind.h"
 
 namespace vision_ext {
 
@@ -29,6 +32,18 @@ template <>
 __device__ __forceinline__ __nv_bfloat16 from_acc<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
 template <typename T>
 __device__ __forceinline__ T from_acc(double v) { return v; }
+
+// Calls f(T{}) with the element type of `kind` and returns what f returns (a launch's cudaError_t).
+template <typename F>
+cudaError_t with_scalar_kind(ScalarKind kind, F f) {
+  switch (kind) {
+    case ScalarKind::f32: return f(float{});
+    case ScalarKind::f64: return f(double{});
+    case ScalarKind::f16: return f(__half{});
+    case ScalarKind::bf16: return f(__nv_bfloat16{});
+  }
+  return cudaErrorInvalidValue;
+}
 
 inline int grid_for(long long work, int block, int max_blocks = 65535 * 8) {
   long long g = (work + block - 1) / block;

@@ -7,15 +7,14 @@
 #include <stdint.h>
 
 #include "vision_ext/ddpm_body.h"  // the params structs
+#include "vision_ext/scalar_kind.h"
 
 namespace vision_ext {
 
-enum class DdpmDtype : int { kFloat32 = 0, kFloat64 = 1, kFloat16 = 2, kBFloat16 = 3 };
-
-cudaError_t launch_add_noise(const AddNoiseParams& p, DdpmDtype dtype, cudaStream_t stream);
-cudaError_t launch_ddpm_step(const StepParams& p, DdpmDtype dtype, cudaStream_t stream);
-cudaError_t launch_plms_step(const PlmsParams& p, DdpmDtype dtype, cudaStream_t stream);
-cudaError_t launch_philox_normal(void* out, int64_t numel, uint64_t seed, uint64_t offset, DdpmDtype dtype,
+cudaError_t launch_add_noise(const AddNoiseParams& p, ScalarKind dtype, cudaStream_t stream);
+cudaError_t launch_ddpm_step(const StepParams& p, ScalarKind dtype, cudaStream_t stream);
+cudaError_t launch_plms_step(const PlmsParams& p, ScalarKind dtype, cudaStream_t stream);
+cudaError_t launch_philox_normal(void* out, int64_t numel, uint64_t seed, uint64_t offset, ScalarKind dtype,
                                  cudaStream_t stream);
 
 }  // namespace vision_ext

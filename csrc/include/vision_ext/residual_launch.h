@@ -4,10 +4,9 @@
 
 #include "vision_ext/batch_norm.h"
 #include "vision_ext/epilogue.h"
+#include "vision_ext/scalar_kind.h"
 
 namespace vision_ext {
-
-enum class ScalarKind { f32, f64, f16, bf16 };
 
 cudaError_t launch_residual_epilogue(const EpilogueParams& p, ScalarKind kind, cudaStream_t stream);
 

@@ -241,26 +241,14 @@ cudaError_t launch_bn_add_relu_forward(const BnForwardParams& p, ScalarKind kind
                                        cudaStream_t stream) {
   if (p.rows * p.row_len == 0) return cudaSuccess;
   double* ws = static_cast<double*>(workspace);
-  switch (kind) {
-    case ScalarKind::f32: return forward_typed<float>(p, ws, stream);
-    case ScalarKind::f64: return forward_typed<double>(p, ws, stream);
-    case ScalarKind::f16: return forward_typed<__half>(p, ws, stream);
-    case ScalarKind::bf16: return forward_typed<__nv_bfloat16>(p, ws, stream);
-  }
-  return cudaErrorInvalidValue;
+  return with_scalar_kind(kind, [&](auto v) { return forward_typed<decltype(v)>(p, ws, stream); });
 }
 
 cudaError_t launch_bn_add_relu_backward(const BnBackwardParams& p, ScalarKind kind, void* workspace,
                                         cudaStream_t stream) {
   if (p.rows * p.row_len == 0) return cudaSuccess;
   double* ws = static_cast<double*>(workspace);
-  switch (kind) {
-    case ScalarKind::f32: return backward_typed<float>(p, ws, stream);
-    case ScalarKind::f64: return backward_typed<double>(p, ws, stream);
-    case ScalarKind::f16: return backward_typed<__half>(p, ws, stream);
-    case ScalarKind::bf16: return backward_typed<__nv_bfloat16>(p, ws, stream);
-  }
-  return cudaErrorInvalidValue;
+  return with_scalar_kind(kind, [&](auto v) { return backward_typed<decltype(v)>(p, ws, stream); });
 }
 
 }  // namespace vision_ext

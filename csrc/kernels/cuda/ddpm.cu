@@ -6,6 +6,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include "vision_ext/cuda_scalar.cuh"
 #include "vision_ext/ddpm_body.h"
 #include "vision_ext/ddpm_launch.h"
 
@@ -61,23 +62,19 @@ __global__ void philox_kernel(T* out, int64_t n, uint64_t seed, uint64_t offset)
   grid_stride((n + 3) / 4, [&](int64_t g) { philox_group<IO>(out, n, seed, offset, g); });
 }
 
-// Calls f(T{}) with the element type of `dtype`, then returns the launch error, if any.
+// Launches f's kernel for the element type of `dtype`, then returns the launch error, if any.
 template <typename F>
-cudaError_t with_type(DdpmDtype dtype, F f) {
-  switch (dtype) {
-    case DdpmDtype::kFloat32: f(float{}); break;
-    case DdpmDtype::kFloat64: f(double{}); break;
-    case DdpmDtype::kFloat16: f(__half{}); break;
-    case DdpmDtype::kBFloat16: f(__nv_bfloat16{}); break;
-    default: return cudaErrorInvalidValue;
-  }
-  return cudaGetLastError();
+cudaError_t with_type(ScalarKind dtype, F f) {
+  return with_scalar_kind(dtype, [&](auto v) {
+    f(v);
+    return cudaGetLastError();
+  });
 }
 
 }  // namespace
 
 // Each launcher does nothing for no work items (empty tensors: a 0-block grid is an error).
-cudaError_t launch_add_noise(const AddNoiseParams& p, DdpmDtype dtype, cudaStream_t stream) {
+cudaError_t launch_add_noise(const AddNoiseParams& p, ScalarKind dtype, cudaStream_t stream) {
   const int64_t items = add_noise_items(p);
   if (items == 0) return cudaSuccess;
   return with_type(dtype, [&](auto v) {
@@ -85,7 +82,7 @@ cudaError_t launch_add_noise(const AddNoiseParams& p, DdpmDtype dtype, cudaStrea
   });
 }
 
-cudaError_t launch_ddpm_step(const StepParams& p, DdpmDtype dtype, cudaStream_t stream) {
+cudaError_t launch_ddpm_step(const StepParams& p, ScalarKind dtype, cudaStream_t stream) {
   const int64_t groups = (p.batch * p.inner + 3) / 4;
   if (groups == 0) return cudaSuccess;
   return with_type(dtype, [&](auto v) {
@@ -93,7 +90,7 @@ cudaError_t launch_ddpm_step(const StepParams& p, DdpmDtype dtype, cudaStream_t 
   });
 }
 
-cudaError_t launch_plms_step(const PlmsParams& p, DdpmDtype dtype, cudaStream_t stream) {
+cudaError_t launch_plms_step(const PlmsParams& p, ScalarKind dtype, cudaStream_t stream) {
   const int64_t n = p.batch * p.inner;
   if (n == 0) return cudaSuccess;
   return with_type(dtype, [&](auto v) {
@@ -101,7 +98,7 @@ cudaError_t launch_plms_step(const PlmsParams& p, DdpmDtype dtype, cudaStream_t 
   });
 }
 
-cudaError_t launch_philox_normal(void* out, int64_t numel, uint64_t seed, uint64_t offset, DdpmDtype dtype,
+cudaError_t launch_philox_normal(void* out, int64_t numel, uint64_t seed, uint64_t offset, ScalarKind dtype,
                                  cudaStream_t stream) {
   if (numel == 0) return cudaSuccess;
   return with_type(dtype, [&](auto v) {

@@ -59,13 +59,7 @@ cudaError_t launch_typed(const EpilogueParams& p, cudaStream_t stream) {
 }  // namespace
 
 cudaError_t launch_residual_epilogue(const EpilogueParams& p, ScalarKind kind, cudaStream_t stream) {
-  switch (kind) {
-    case ScalarKind::f32: return launch_typed<float>(p, stream);
-    case ScalarKind::f64: return launch_typed<double>(p, stream);
-    case ScalarKind::f16: return launch_typed<__half>(p, stream);
-    case ScalarKind::bf16: return launch_typed<__nv_bfloat16>(p, stream);
-  }
-  return cudaErrorInvalidValue;
+  return with_scalar_kind(kind, [&](auto v) { return launch_typed<decltype(v)>(p, stream); });
 }
 
 }  // namespace vision_ext

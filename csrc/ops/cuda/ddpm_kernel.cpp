@@ -8,6 +8,7 @@
 #include <torch/library.h>
 
 #include "../ddpm_common.h"
+#include "scalar_kind_of.h"
 #include "vision_ext/ddpm_launch.h"
 
 namespace vision_ext {
@@ -15,17 +16,6 @@ namespace {
 
 using at::Tensor;
 using namespace ddpm_ops;
-
-DdpmDtype dtype_of(const Tensor& t) {
-  switch (t.scalar_type()) {
-    case at::kFloat: return DdpmDtype::kFloat32;
-    case at::kDouble: return DdpmDtype::kFloat64;
-    case at::kHalf: return DdpmDtype::kFloat16;
-    case at::kBFloat16: return DdpmDtype::kBFloat16;
-    default: TORCH_CHECK(false, "expected float32, float64, float16 or bfloat16 data, got ", t.scalar_type());
-  }
-  return DdpmDtype::kFloat32;
-}
 
 // Keeps the converted tensors alive while the schedule points into them.
 struct ScheduleHolder {
@@ -64,7 +54,7 @@ std::tuple<Tensor, Tensor, Tensor> noise_common(const Tensor& x0, const Tensor& 
   p.inner = inner_of(x, batch);
   p.prediction_type = pred;
   p.min_snr_gamma = gamma;
-  C10_CUDA_CHECK(launch_add_noise(p, dtype_of(x), c10::cuda::getCurrentCUDAStream()));
+  C10_CUDA_CHECK(launch_add_noise(p, scalar_kind_of(x), c10::cuda::getCurrentCUDAStream()));
   return {out, target, weights};
 }
 
@@ -107,7 +97,7 @@ std::tuple<Tensor, Tensor> step_common(const Tensor& mo, const Tensor& sample, c
   p.ddim = ddim;
   p.eta = eta;
   p.use_clipped = use_clipped;
-  C10_CUDA_CHECK(launch_ddpm_step(p, dtype_of(x), c10::cuda::getCurrentCUDAStream()));
+  C10_CUDA_CHECK(launch_ddpm_step(p, scalar_kind_of(x), c10::cuda::getCurrentCUDAStream()));
   return {prev, x0};
 }
 
@@ -154,7 +144,7 @@ Tensor plms_step_cuda(const Tensor& sample, at::TensorList outputs, at::ArrayRef
   p.batch = batch;
   p.inner = inner_of(x, batch);
   p.prediction_type = pred;
-  C10_CUDA_CHECK(launch_plms_step(p, dtype_of(x), c10::cuda::getCurrentCUDAStream()));
+  C10_CUDA_CHECK(launch_plms_step(p, scalar_kind_of(x), c10::cuda::getCurrentCUDAStream()));
   return out;
 }
 
@@ -163,7 +153,7 @@ Tensor philox_normal_like_cuda(const Tensor& input, int64_t seed, int64_t offset
   const c10::cuda::CUDAGuard guard(input.device());
   Tensor out = at::empty(input.sizes(), input.options().memory_format(at::MemoryFormat::Contiguous));
   C10_CUDA_CHECK(launch_philox_normal(out.data_ptr(), out.numel(), static_cast<uint64_t>(seed),
-                                      static_cast<uint64_t>(offset), dtype_of(out), c10::cuda::getCurrentCUDAStream()));
+                                      static_cast<uint64_t>(offset), scalar_kind_of(out), c10::cuda::getCurrentCUDAStream()));
   return out;
 }
 

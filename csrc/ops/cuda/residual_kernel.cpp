@@ -7,23 +7,14 @@
 #include <torch/library.h>
 
 #include "../residual_prepare.h"
+#include "scalar_kind_of.h"
 #include "vision_ext/residual_launch.h"
 
 namespace vision_ext::cuda {
 namespace {
 
-ScalarKind kind_of(const at::Tensor& t) {
-  switch (t.scalar_type()) {
-    case at::kFloat: return ScalarKind::f32;
-    case at::kDouble: return ScalarKind::f64;
-    case at::kHalf: return ScalarKind::f16;
-    case at::kBFloat16: return ScalarKind::bf16;
-    default: TORCH_CHECK(false, "vision_ext: unsupported dtype ", t.scalar_type());
-  }
-}
-
 void run_epilogue(const EpilogueParams& p, const at::Tensor& like) {
-  C10_CUDA_CHECK(launch_residual_epilogue(p, kind_of(like), c10::cuda::getCurrentCUDAStream()));
+  C10_CUDA_CHECK(launch_residual_epilogue(p, scalar_kind_of(like), c10::cuda::getCurrentCUDAStream()));
 }
 
 at::Tensor residual_epilogue_cuda(const at::Tensor& x, const std::optional<at::Tensor>& scale,
@@ -61,7 +52,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> bn_add_relu_cuda(cons
   const c10::cuda::CUDAGuard guard(x.device());
   auto c = residual::prepare_bn_forward(x, weight, bias, residual, eps, relu);
   at::Tensor ws = at::empty({static_cast<int64_t>(bn_workspace_bytes(c.x.size(1)))}, c.x.options().dtype(at::kByte));
-  C10_CUDA_CHECK(launch_bn_add_relu_forward(c.params, kind_of(c.x), ws.data_ptr(), c10::cuda::getCurrentCUDAStream()));
+  C10_CUDA_CHECK(launch_bn_add_relu_forward(c.params, scalar_kind_of(c.x), ws.data_ptr(), c10::cuda::getCurrentCUDAStream()));
   return {c.out, c.mean, c.var, c.mask};
 }
 
@@ -72,7 +63,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> bn_add_relu_backward_
   auto c = residual::prepare_bn_backward(grad_out, x, weight, mean, var, mask, eps, has_residual);
   at::Tensor ws = at::empty({static_cast<int64_t>(bn_workspace_bytes(c.x.size(1)))}, c.x.options().dtype(at::kByte));
   C10_CUDA_CHECK(
-      launch_bn_add_relu_backward(c.params, kind_of(c.x), ws.data_ptr(), c10::cuda::getCurrentCUDAStream()));
+      launch_bn_add_relu_backward(c.params, scalar_kind_of(c.x), ws.data_ptr(), c10::cuda::getCurrentCUDAStream()));
   return {c.grad_x, c.grad_weight.to(weight.scalar_type()), c.grad_bias.to(weight.scalar_type()), c.grad_residual};
 }
 
