@@ -41,30 +41,25 @@ VE_HD float philox_uniform(uint32_t bits) {
   return fmaf(static_cast<float>(bits >> 9), 1.1920928955078125e-07f /* 2^-23 */, 5.9604644775390625e-08f);
 }
 
-VE_HD uint32_t float_bits(float f) {
+// The same 32 bits read as another type (float <-> uint32_t); a union, which host and device
+// compilers both accept in VE_HD code.
+template <typename To, typename From>
+VE_HD To bits_as(From v) {
+  static_assert(sizeof(To) == sizeof(From), "bits_as: the two types must have the same size");
   union {
-    float f;
-    uint32_t u;
+    From from;
+    To to;
   } c;
-  c.f = f;
-  return c.u;
-}
-
-VE_HD float bits_float(uint32_t u) {
-  union {
-    float f;
-    uint32_t u;
-  } c;
-  c.u = u;
-  return c.f;
+  c.from = v;
+  return c.to;
 }
 
 // Natural log of a positive normal float, our own polynomial so both devices agree.
 // m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(s), s = (m-1)/(m+1), |s| <= 0.172.
 VE_HD float philox_log(float x) {
-  const uint32_t b = float_bits(x);
+  const uint32_t b = bits_as<uint32_t>(x);
   int e = static_cast<int>((b >> 23) & 0xffu) - 127;
-  float m = bits_float((b & 0x7fffffu) | 0x3f800000u);
+  float m = bits_as<float>((b & 0x7fffffu) | 0x3f800000u);
   const bool big = m > 1.41421356f;
   m = big ? m * 0.5f : m;
   e = big ? e + 1 : e;
