@@ -117,3 +117,13 @@ def test_autocast_keeps_non_zero_padding_modes():
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
         got, want = vf.conv_bias_act(x, conv, residual=x), conv(x) + x
     torch.testing.assert_close(got.float(), want.float(), rtol=0, atol=0)
+
+
+def test_compile_fullgraph_fused_unet(reference_blocks):
+    net = vnn.fuse(_unet(base=64).eval())  # packed convs: the Winograd op inside the compiled graph
+    x, t = torch.randn(2, 3, 16, 16), torch.tensor([3, 900])
+    with torch.no_grad():
+        got = torch.compile(net, fullgraph=True, backend="aot_eager")(x, t)
+        reference_blocks()
+        want = net(x, t)
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
