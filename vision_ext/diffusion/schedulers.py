@@ -235,6 +235,10 @@ class DDPMScheduler(_Scheduler):
             and self.timesteps.storage_offset() == 0
         self._view_pairs, self._ts_ref = {}, self.timesteps if ts_ok else None
         self._ts_version = self.timesteps._version
+        if ts_ok and self.timesteps.is_cuda:
+            # Built here, outside any CUDA-graph capture, so the steps of a captured loop neither
+            # allocate nor copy from the host (the device tables are made now, once per schedule).
+            self._view_pairs[self.timesteps.get_device()] = self._pairs_by_index(self.timesteps.device)
 
     def previous_timestep(self, timestep):
         if isinstance(timestep, Tensor):
