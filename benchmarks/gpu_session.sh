@@ -34,5 +34,5 @@ timeout 300 compute-sanitizer --tool memcheck --error-exitcode 9 \
   python3 -m pytest -q -p no:cacheprovider -m cuda tests/ops 2>&1 | tee "$OUT/memcheck.log" | tail -15 || status=1
 
 # 3. GPU benchmarks, every family, peers side by side (one run; ratios go to benchmarks/RESULTS.md).
-vision-ext bench --device cuda --out "$OUT/bench" 2>&1 | tee "$OUT/bench.log" | tail -40 || status=1
+python3 -m vision_ext.cli bench --device cuda --out "$OUT/bench" 2>&1 | tee "$OUT/bench.log" | tail -40 || status=1
 exit $status
