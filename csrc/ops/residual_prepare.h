@@ -79,6 +79,12 @@ inline BnBackwardCall prepare_bn_backward(const at::Tensor& grad_out, const at::
   check_activation(op, "x", x_in);
   TORCH_CHECK(grad_out.sizes() == x_in.sizes(), op, ": grad_out shape ", grad_out.sizes(), " != x shape ",
               x_in.sizes());
+  // Every tensor the kernels read must sit on x's device (a CUDA kernel handed a host pointer faults).
+  TORCH_CHECK(grad_out.device() == x_in.device(), op, ": grad_out is on ", grad_out.device(), " but x is on ",
+              x_in.device(), "; move both to the same device");
+  TORCH_CHECK(mask.numel() == 0 || (mask.scalar_type() == at::kByte && mask.device() == x_in.device()), op,
+              ": mask must be bn_add_relu's uint8 mask on x's device (", x_in.device(), "), got ",
+              mask.scalar_type(), " on ", mask.device());
   check_per_channel(op, "weight", weight, x_in);
   check_per_channel(op, "mean", mean, x_in);
   check_per_channel(op, "var", var, x_in);

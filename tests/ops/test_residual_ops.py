@@ -272,3 +272,59 @@ def test_bn_backward_precise_when_mean_dwarfs_std(device, layout):
     ref.backward(g.double())
     rel = ((x.grad.double() - xd.grad).norm() / xd.grad.norm()).item()
     assert rel < 1e-3, rel
+
+
+# ---- CUDA review regressions (run on CPU here; the cuda cases need a GPU) ------------------------
+@pytest.mark.parametrize("device", cpu_and_cuda())
+def test_bn_backward_of_empty_batch_gives_zero_parameter_grads(device):
+    x = torch.randn(0, 3, 4, 4, device=device)
+    w, m, v = torch.rand(3, device=device) + 0.5, torch.randn(3, device=device), torch.rand(3, device=device)
+    mask = torch.empty(0, dtype=torch.uint8, device=device)
+    gx, gw, gb, _ = torch.ops.vision_ext._bn_add_relu_backward(x.clone(), x, w, m, v, mask, 1e-5, False)
+    assert gx.shape == x.shape
+    assert torch.equal(gw, torch.zeros(3, device=device)) and torch.equal(gb, torch.zeros(3, device=device))
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_epilogue_on_misaligned_slices(device, layout):
+    # Storage offsets of one element: the 16-byte vector path must fall back, not misread.
+    shape = (2, 8, 4, 6)
+    x = torch.randn(2 * 8 * 4 * 6 + 1, device=device)[1:].view(shape).contiguous(memory_format=layout)
+    res = torch.randn(2 * 8 * 4 * 6 + 3, device=device)[3:].view(shape)
+    scale, shift = torch.randn(8, device=device), torch.randn(8, device=device)
+    out = R.residual_epilogue(x, scale, shift, res, True, True)
+    torch.testing.assert_close(out.double(), _ref_epilogue(x, scale, shift, res, True, True), **tol(torch.float32))
+
+
+@pytest.mark.cuda  # the CPU oneDNN path still follows the weight's layout (not this file's code)
+def test_conv_bias_act_keeps_x_layout_with_channels_last_weight():
+    device = "cuda"
+    x = torch.randn(2, 8, 6, 6, device=device)
+    w = torch.randn(8, 8, 3, 3, device=device).contiguous(memory_format=torch.channels_last)
+    out = R.conv_bias_act(x, w, None, torch.randn(2, 8, 6, 6, device=device), 1, 1, outer_relu=True)
+    assert out.is_contiguous()
+    torch.library.opcheck(torch.ops.vision_ext.conv_bias_act.default,
+                          (x, w, None, None, [1, 1], [1, 1], [1, 1], 1, False, True))
+
+
+def test_bn_backward_rejects_a_mask_that_is_not_uint8():
+    x, w, b, _ = _bn_inputs("cpu", torch.float32, torch.contiguous_format, residual=False)
+    out, mean, var, mask = torch.ops.vision_ext.bn_add_relu(x, w, b, None, 1e-5, True)
+    with pytest.raises(RuntimeError, match="mask must be bn_add_relu's uint8 mask"):
+        torch.ops.vision_ext._bn_add_relu_backward(out, x, w, mean, var, mask.float(), 1e-5, False)
+
+
+@pytest.mark.cuda
+def test_cuda_ops_report_device_mismatches_like_the_cpu_ops():
+    x, w, b, res = _bn_inputs("cuda", torch.float32, torch.contiguous_format)
+    out, mean, var, mask = torch.ops.vision_ext.bn_add_relu(x, w, b, res, 1e-5, True)
+    with pytest.raises(RuntimeError, match="grad_out is on cpu"):
+        torch.ops.vision_ext._bn_add_relu_backward(out.cpu(), x, w, mean, var, mask, 1e-5, True)
+    with pytest.raises(RuntimeError, match="mask must be bn_add_relu's uint8 mask"):
+        torch.ops.vision_ext._bn_add_relu_backward(out, x, w, mean, var, mask.cpu(), 1e-5, True)
+    # x on the CPU, another argument on CUDA: dispatch picks the CUDA impl; the message names the argument.
+    with pytest.raises(RuntimeError, match="scale is on cuda"):
+        R.residual_epilogue(x.cpu(), w)
+    with pytest.raises(RuntimeError, match="weight is on cuda"):
+        R.bn_add_relu(x.cpu(), w, b.cpu())

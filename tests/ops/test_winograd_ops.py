@@ -163,3 +163,24 @@ def test_training_block_runs_winograd_and_matches_eager():
     torch.testing.assert_close(out, expect, rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(x.grad, x2.grad, rtol=1e-3, atol=1e-4)
     torch.testing.assert_close(block.conv1.weight.grad, ref.conv1.weight.grad, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+def test_float64_bias_keeps_the_output_dtype(device):
+    x = torch.randn(1, 4, 6, 6, device=device)
+    w = torch.randn(5, 4, 3, 3, device=device)
+    b = torch.randn(5, device=device, dtype=torch.float64)
+    got = R.conv3x3_winograd(x, R.winograd_pack_weight(w), b, None, 1)
+    assert got.dtype == torch.float32
+    ref = _ref(x, w, b, None, 1, False, False)
+    assert ((got.double() - ref).norm() / ref.norm()).item() < 1e-5
+
+
+@pytest.mark.cuda
+def test_cuda_bias_on_another_device_is_named():
+    x = torch.randn(1, 4, 6, 6, device="cuda")
+    packed = R.winograd_pack_weight(torch.randn(5, 4, 3, 3, device="cuda"))
+    with pytest.raises(RuntimeError, match="bias is on cpu"):
+        R.conv3x3_winograd(x, packed, torch.randn(5), None, 1)
+    with pytest.raises(RuntimeError, match="packed_weight must match x's dtype and device"):
+        R.conv3x3_winograd(x.cpu(), packed, None, None, 1)

@@ -67,10 +67,12 @@ VE_HD void moments_from_shifted_sums(double n, double s1, double s2, double shif
   *var = v > 0.0 ? v : 0.0;
 }
 
-// Normalise + affine folded into one multiply-add: y = x * a + b.
+// Normalise + affine folded into one multiply-add: y = x * a + b. invstd in double, then rounded
+// once: a float sqrt is sqrtf under nvcc but may be ::sqrt(double) on the host, and the CPU and
+// CUDA ops must fold the same coefficients.
 template <typename acc_t>
 VE_HD void bn_scale_shift(acc_t gamma, acc_t beta, acc_t mean, acc_t var, double eps, acc_t* a, acc_t* b) {
-  const acc_t invstd = acc_t(1) / sqrt(var + acc_t(eps));
+  const acc_t invstd = static_cast<acc_t>(1.0 / sqrt(static_cast<double>(var) + eps));
   *a = gamma * invstd;
   *b = beta - mean * (*a);
 }
