@@ -328,3 +328,42 @@ def test_cuda_ops_report_device_mismatches_like_the_cpu_ops():
         R.residual_epilogue(x.cpu(), w)
     with pytest.raises(RuntimeError, match="weight is on cuda"):
         R.bn_add_relu(x.cpu(), w, b.cpu())
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_relus_pass_nan_like_torch_relu(device, dtype):
+    # a NaN turned into 0 would hide a diverging model
+    special = torch.tensor([float("nan"), -0.0, 0.0, -2.0, 3.0, float("-inf"), float("inf"), -1e-30], dtype=dtype)
+    x = special.repeat(2 * 4 * 3).reshape(2, 4, 4, 6).to(device)  # rows of 24: vector body and tail
+    for inner, outer in [(True, False), (False, True), (True, True)]:
+        got = R.residual_epilogue(x, None, None, None, inner, outer)
+        want = torch.relu(torch.relu(x) if inner else x) if outer else torch.relu(x)
+        torch.testing.assert_close(got, want, rtol=0, atol=0, equal_nan=True)
+    out, _, _ = R.bn_add_relu(x.nan_to_num(nan=1.0, posinf=1.0, neginf=-1.0), torch.ones(4, dtype=dtype, device=device),
+                              torch.zeros(4, dtype=dtype, device=device), x, 1e-5, True)
+    assert out.isnan().sum() == x.isnan().sum()  # the residual's NaNs survive the fused add + ReLU
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+def test_bn_float64_tiny_positive_outputs_keep_their_gradient(device):
+    # weight 0, bias 1e-300: every output is 1e-300 > 0 in float64 (0 in float32), so ReLU passes the gradient
+    x = torch.randn(3, 2, 4, 4, dtype=torch.float64, device=device)
+    w = torch.zeros(2, dtype=torch.float64, device=device, requires_grad=True)
+    b = torch.full((2,), 1e-300, dtype=torch.float64, device=device, requires_grad=True)
+    out, _, _ = R.bn_add_relu(x, w, b, None, 1e-5, True)
+    out.sum().backward()
+    torch.testing.assert_close(b.grad, torch.full_like(b, 3 * 4 * 4))
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_bn_channel_with_an_infinity_is_nan_like_batch_norm(device, dtype):
+    # F.batch_norm gives the whole channel NaN (its variance is inf - inf); a clamp to 0 would hide it
+    x = torch.randn(2, 4, 4, 6, dtype=dtype)
+    x[0, 1, 2, 3], x[1, 2, 0, 0] = float("inf"), float("-inf")
+    w, b = torch.rand(4, dtype=dtype) + 0.5, torch.randn(4, dtype=dtype)
+    out, _, _ = R.bn_add_relu(x.to(device), w.to(device), b.to(device), None, 1e-5, True)
+    want = F.relu(F.batch_norm(x, None, None, w, b, True, 0.1, 1e-5))
+    assert want[:, 1:3].isnan().all()
+    torch.testing.assert_close(out.cpu(), want, equal_nan=True, **tol(dtype))

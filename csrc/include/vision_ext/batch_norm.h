@@ -64,7 +64,7 @@ VE_HD void moments_from_shifted_sums(double n, double s1, double s2, double shif
   const double m = s1 / n;
   double v = s2 / n - m * m;
   *mean = shift + m;
-  *var = v > 0.0 ? v : 0.0;
+  *var = v < 0.0 ? 0.0 : v;  // rounding can go below 0; a NaN (an inf in the data) must stay NaN, as in PyTorch
 }
 
 // Normalise + affine folded into one multiply-add: y = x * a + b. invstd in double, then rounded

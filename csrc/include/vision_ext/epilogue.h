@@ -33,7 +33,7 @@ struct EpilogueParams {
 
 template <typename acc_t>
 VE_HD acc_t relu_value(acc_t v) {
-  return v > acc_t(0) ? v : acc_t(0);
+  return v < acc_t(0) ? acc_t(0) : v;  // as torch.relu: NaN and -0.0 pass through (a NaN must not turn into 0)
 }
 
 template <typename acc_t>

@@ -52,13 +52,15 @@ void reduce_per_channel(const RowLayout& l, const RowAcc& row_acc, std::vector<d
     }
 }
 
-// Packs (out > 0) of one row into mask bytes.
+// Packs (out > 0) of one row into mask bytes, compared in the data's own precision (a float cast
+// would round a tiny positive float64 output to 0 and drop its gradient).
 template <typename scalar_t>
 void pack_mask_row(const scalar_t* out, int64_t len, unsigned char* mask) {
+  using acc_t = at::opmath_type<scalar_t>;
   for (int64_t byte = 0; byte * 8 < len; ++byte) {
     unsigned bits = 0;
     const int64_t end = std::min<int64_t>(8, len - byte * 8);
-    for (int64_t k = 0; k < end; ++k) bits |= (static_cast<float>(out[byte * 8 + k]) > 0.f ? 1u : 0u) << k;
+    for (int64_t k = 0; k < end; ++k) bits |= (static_cast<acc_t>(out[byte * 8 + k]) > acc_t(0) ? 1u : 0u) << k;
     mask[byte] = static_cast<unsigned char>(bits);
   }
 }

@@ -39,7 +39,7 @@ template <typename S, int N> inline Vec<S, N> operator-(Vec<S, N> a) { return -a
 template <typename S, int N> inline Vec<S, N>& operator+=(Vec<S, N>& a, Vec<S, N> b) { return a = a + b; }
 // Found by argument-dependent lookup from vision_ext::epilogue_value.
 template <typename S, int N> inline Vec<S, N> relu_value(Vec<S, N> a) {
-  return a.v > S(0) ? a.v : typename Vec<S, N>::raw{};
+  return a.v < S(0) ? typename Vec<S, N>::raw{} : a.v;  // NaN and -0.0 pass, as in torch.relu
 }
 
 using F32x16 = Vec<float, 16>;
