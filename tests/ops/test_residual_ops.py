@@ -297,9 +297,8 @@ def test_epilogue_on_misaligned_slices(device, layout):
     torch.testing.assert_close(out.double(), _ref_epilogue(x, scale, shift, res, True, True), **tol(torch.float32))
 
 
-@pytest.mark.cuda  # the CPU oneDNN path still follows the weight's layout (not this file's code)
-def test_conv_bias_act_keeps_x_layout_with_channels_last_weight():
-    device = "cuda"
+@pytest.mark.parametrize("device", cpu_and_cuda())
+def test_conv_bias_act_keeps_x_layout_with_channels_last_weight(device):
     x = torch.randn(2, 8, 6, 6, device=device)
     w = torch.randn(8, 8, 3, 3, device=device).contiguous(memory_format=torch.channels_last)
     out = R.conv_bias_act(x, w, None, torch.randn(2, 8, 6, 6, device=device), 1, 1, outer_relu=True)

@@ -66,13 +66,15 @@ at::Tensor conv_bias_act_cpu(const at::Tensor& x_in, const at::Tensor& weight, c
   at::Tensor res;
   if (residual) res = residual->contiguous(format);
   if (onednn_usable(x, weight)) {
+    // oneDNN follows the weight's layout when it differs from x's; the op (and its fake kernel) promise x's.
     if (!inner_relu || !res.defined())
-      return onednn_conv(x, weight, bias, res, stride, padding, dilation, groups, inner_relu || outer_relu);
+      return onednn_conv(x, weight, bias, res, stride, padding, dilation, groups, inner_relu || outer_relu)
+          .contiguous(format);
     // relu(relu(conv + b) + residual): oneDNN fuses the inner ReLU, our epilogue the rest, in place.
     at::Tensor out = onednn_conv(x, weight, bias, at::Tensor(), stride, padding, dilation, groups, true);
     res = res.contiguous(layout_of(out));
     epilogue_cpu(residual::epilogue_params(out, {}, {}, res, out, false, outer_relu), out.scalar_type());
-    return out;
+    return out.contiguous(format);
   }
   at::Tensor out = at::convolution(x, weight, std::nullopt, stride, padding, dilation, false, {0, 0}, groups)
                        .contiguous(format);
