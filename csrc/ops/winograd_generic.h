@@ -4,6 +4,7 @@
 // share one definition.
 #pragma once
 #include <ATen/ATen.h>
+#include <ATen/OpMathType.h>
 
 #include "residual_common.h"
 #include "vision_ext/winograd.h"
@@ -65,10 +66,14 @@ inline std::pair<int64_t, int64_t> check_call(const at::Tensor& x, const at::Ten
   return {ho, wo};
 }
 
-inline at::Tensor conv_generic(const at::Tensor& x, const at::Tensor& packed, const std::optional<at::Tensor>& bias,
+inline at::Tensor conv_generic(const at::Tensor& x_in, const at::Tensor& packed_in, const std::optional<at::Tensor>& bias,
                                const std::optional<at::Tensor>& residual, int64_t padding, bool inner_relu,
                                bool outer_relu) {
-  const auto [ho, wo] = check_call(x, packed, bias, residual, padding);
+  const auto [ho, wo] = check_call(x_in, packed_in, bias, residual, padding);
+  // fp16/bf16 in fp32: the transforms' coefficients (up to 8, sums of 36 terms) lose too much in half
+  // precision; bias and residual join in that type too, and the output takes x's dtype, as on the fast path.
+  const at::ScalarType io = x_in.scalar_type(), acc = at::toOpMathType(io);
+  const at::Tensor x = x_in.to(acc), packed = packed_in.to(acc);
   const int64_t n = x.size(0), k = packed.size(2), th = (ho + 3) / 4, tw = (wo + 3) / 4;
   const auto opts = x.options();
   const at::Tensor bt = transform_matrix<6, 6>(input_1d<double>, opts);
@@ -82,10 +87,10 @@ inline at::Tensor conv_generic(const at::Tensor& x, const at::Tensor& packed, co
   const at::Tensor y = at::matmul(at::matmul(at_, m), at_.t());                // N, th, tw, K, 4, 4
   at::Tensor out = y.permute({0, 3, 1, 4, 2, 5}).reshape({n, k, th * 4, tw * 4})
                        .slice(2, 0, ho).slice(3, 0, wo).contiguous(residual::layout_of(x));
-  if (bias) out = out + bias->view({1, -1, 1, 1});
+  if (bias) out = out + bias->to(acc).view({1, -1, 1, 1});
   if (inner_relu) out = at::relu(out);
-  if (residual) out = out + *residual;
-  return outer_relu ? at::relu(out) : out;
+  if (residual) out = out + residual->to(acc);
+  return (outer_relu ? at::relu(out) : out).to(io);
 }
 
 }  // namespace vision_ext::winograd

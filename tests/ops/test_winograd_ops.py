@@ -184,3 +184,18 @@ def test_cuda_bias_on_another_device_is_named():
         R.conv3x3_winograd(x, packed, torch.randn(5), None, 1)
     with pytest.raises(RuntimeError, match="packed_weight must match x's dtype and device"):
         R.conv3x3_winograd(x.cpu(), packed, None, None, 1)
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_runs_transforms_in_float32(device, dtype):
+    # the inputs are rounded to half precision once; the transforms' sums must not add much more error
+    x = torch.randn(2, 32, 12, 10, device=device).to(dtype)
+    w = (torch.randn(16, 32, 3, 3, device=device) / (3 * 32 ** 0.5)).to(dtype)
+    b, res = torch.randn(16, device=device), torch.randn(2, 16, 12, 10, device=device).to(dtype)
+    got = R.conv3x3_winograd(x, R.winograd_pack_weight(w), b, res, 1, False, True)  # an fp32 bias
+    assert got.dtype == dtype
+    ref = _ref(x, w, b, res, 1, False, True)
+    rel = ((got.double() - ref).norm() / ref.norm()).item()
+    eps = torch.finfo(dtype).eps
+    assert rel < 4 * eps, (rel, eps)
