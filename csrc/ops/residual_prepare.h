@@ -135,6 +135,8 @@ inline std::vector<int64_t> check_conv(const char* op, const at::Tensor& x, cons
     TORCH_CHECK(bias->dim() == 1 && bias->size(0) == weight.size(0), op, ": bias must have shape (C_out,) = (",
                 weight.size(0), ",), got ", bias->sizes());
     TORCH_CHECK(bias->device() == x.device(), op, ": bias is on ", bias->device(), " but x is on ", x.device());
+    TORCH_CHECK(at::isFloatingType(bias->scalar_type()), op, ": bias must be a floating-point tensor, got ",
+                bias->scalar_type(), "; pass bias.float() (or the conv's own dtype)");
   }
   std::vector<int64_t> out_sizes = {x.size(0), weight.size(0), 0, 0};
   for (int d = 0; d < 2; ++d) {

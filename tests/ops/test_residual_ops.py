@@ -366,3 +366,9 @@ def test_bn_channel_with_an_infinity_is_nan_like_batch_norm(device, dtype):
     want = F.relu(F.batch_norm(x, None, None, w, b, True, 0.1, 1e-5))
     assert want[:, 1:3].isnan().all()
     torch.testing.assert_close(out.cpu(), want, equal_nan=True, **tol(dtype))
+
+
+def test_conv_bias_act_rejects_an_integer_bias():
+    x, w = torch.randn(1, 4, 5, 5), torch.randn(4, 4, 3, 3)
+    with pytest.raises(RuntimeError, match="bias must be a floating-point tensor"):
+        R.conv_bias_act(x, w, torch.ones(4, dtype=torch.int64), None, 1, 1)
