@@ -5,21 +5,29 @@ import time
 from vision_ext.bench.core import Case
 
 
+def _diffusers_ddpm(timesteps=None):
+    """diffusers' DDPMScheduler (set to `timesteps` steps if given), or None where diffusers, a benchmark
+    peer and not a dependency, is not installed."""
+    try:
+        import diffusers
+    except ImportError:
+        return None
+    sched = diffusers.DDPMScheduler()
+    if timesteps is not None:
+        sched.set_timesteps(timesteps)
+    return sched
+
+
 def _step_case(shape, device):
     import torch
 
     from vision_ext.diffusion import DDPMScheduler
-    try:
-        import diffusers
-    except ImportError:  # diffusers is a benchmark peer, not a dependency
-        diffusers = None
 
     ours = DDPMScheduler()
     ours.set_timesteps(1000)
     peers = {}
-    if diffusers is not None:
-        ref = diffusers.DDPMScheduler()
-        ref.set_timesteps(1000)
+    ref = _diffusers_ddpm(1000)
+    if ref is not None:
         peers["diffusers"] = lambda m, x: ref.step(m, 500, x, generator=torch.Generator().manual_seed(0)).prev_sample
 
     def setup():
@@ -39,14 +47,10 @@ def _add_noise_case(shape, device):
     import torch
 
     from vision_ext.diffusion import DDPMScheduler
-    try:
-        import diffusers
-    except ImportError:
-        diffusers = None
     ours = DDPMScheduler()
     peers = {}
-    if diffusers is not None:
-        ref = diffusers.DDPMScheduler()
+    ref = _diffusers_ddpm()
+    if ref is not None:
         peers["diffusers"] = lambda x, n, t: ref.add_noise(x, n, t)
 
     def setup():
@@ -85,15 +89,11 @@ def _loop_share_case(shape, steps: int, device):
     import torch
 
     from vision_ext.diffusion import DDPMScheduler, UNet
-    try:
-        import diffusers
-    except ImportError:
-        diffusers = None
     unet = UNet(in_channels=shape[1], base_channels=32, channel_mults=(1, 2), num_res_blocks=1,
                 attention_resolutions=(), dropout=0.0, image_size=shape[2]).to(device).eval()
-    scheds = {"ours": DDPMScheduler()}
-    if diffusers is not None:
-        scheds["diffusers"] = diffusers.DDPMScheduler()
+    scheds = {"ours": DDPMScheduler(), "diffusers": _diffusers_ddpm()}
+    if scheds["diffusers"] is None:
+        del scheds["diffusers"]
 
     def setup():
         return (torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(device),)
@@ -122,16 +122,9 @@ def _bandwidth_case(shape, device):
 
     from vision_ext.bench.core import time_interleaved
     from vision_ext.diffusion import DDPMScheduler
-    try:
-        import diffusers
-    except ImportError:
-        diffusers = None
     ours = DDPMScheduler()
     ours.set_timesteps(1000)
-    ref = None
-    if diffusers is not None:
-        ref = diffusers.DDPMScheduler()
-        ref.set_timesteps(1000)
+    ref = _diffusers_ddpm(1000)
 
     def setup():
         g = torch.Generator().manual_seed(0)
