@@ -230,6 +230,31 @@ StepPtrs<scalar_t> step_ptrs(const StepInputs& s, Tensor& prev, Tensor& x0) {
 enum class NoiseSrc { kNone, kTensor, kPhilox };
 enum class Limit { kNone, kClip, kThresh };
 
+// limit_x0 (vision_ext/ddpm.h) with the choice made at compile time, so a run's loop has no branch.
+template <Limit LIM, typename M>
+inline M limit_fixed(M x0, M clip, M th) {
+  if constexpr (LIM == Limit::kThresh) {
+    x0 = x0 < -th ? -th : (x0 > th ? th : x0);
+    return x0 / th;
+  } else if constexpr (LIM == Limit::kClip) {
+    return x0 < -clip ? -clip : (x0 > clip ? clip : x0);
+  } else {
+    return x0;
+  }
+}
+
+// Calls f(std::integral_constant<Limit, L>{}) with the limit a run needs: thresholding, clipping or none.
+template <typename M, typename F>
+inline void with_limit(M clip, M th, F f) {
+  if (th > M(0)) {
+    f(std::integral_constant<Limit, Limit::kThresh>{});
+  } else if (clip > M(0)) {
+    f(std::integral_constant<Limit, Limit::kClip>{});
+  } else {
+    f(std::integral_constant<Limit, Limit::kNone>{});
+  }
+}
+
 // DDPM elements [0, n) of one sample with a fixed variance: the maths of ddpm_element (shared header)
 // with every per-call switch resolved at compile time, so the loop is branch-free and vectorises.
 template <NoiseSrc NZ, Limit LIM, typename scalar_t, typename M, typename Z>
@@ -239,13 +264,7 @@ void ddpm_run_fixed(const DdpmElem<M>& c, M clip, M th, const scalar_t* __restri
 #pragma omp simd
   for (int64_t k = 0; k < n; ++k) {
     const M x = static_cast<M>(px[k]);
-    M x0 = std::fma(cx, x, cm * static_cast<M>(pm[k]));
-    if (LIM == Limit::kThresh) {
-      x0 = x0 < -th ? -th : (x0 > th ? th : x0);
-      x0 = x0 / th;
-    } else if (LIM == Limit::kClip) {
-      x0 = x0 < -clip ? -clip : (x0 > clip ? clip : x0);
-    }
+    const M x0 = limit_fixed<LIM>(std::fma(cx, x, cm * static_cast<M>(pm[k])), clip, th);
     M out = std::fma(c_x0, x0, c_xt * x);
     if (NZ != NoiseSrc::kNone) out = std::fma(sigma, static_cast<M>(pz[k]), out);
     pp[k] = static_cast<scalar_t>(out);
@@ -290,27 +309,18 @@ void ddpm_run_fixed_stream(const DdpmElem<float>& c, float clip, float th, const
 template <NoiseSrc NZ, typename scalar_t, typename M, typename Z>
 void ddpm_run_fixed_limit(const DdpmElem<M>& c, M clip, M th, const scalar_t* pm, const scalar_t* px, const Z* pz,
                           scalar_t* pp, scalar_t* p0, int64_t n, bool stream) {
+  with_limit(clip, th, [&](auto lim) {
+    constexpr Limit LIM = decltype(lim)::value;
 #if defined(__AVX512F__)
-  if constexpr (std::is_same_v<scalar_t, float> && std::is_same_v<Z, float>) {
-    if (stream) {
-      if (th > M(0)) {
-        ddpm_run_fixed_stream<NZ, Limit::kThresh>(c, clip, th, pm, px, pz, pp, p0, n);
-      } else if (clip > M(0)) {
-        ddpm_run_fixed_stream<NZ, Limit::kClip>(c, clip, th, pm, px, pz, pp, p0, n);
-      } else {
-        ddpm_run_fixed_stream<NZ, Limit::kNone>(c, clip, th, pm, px, pz, pp, p0, n);
+    if constexpr (std::is_same_v<scalar_t, float> && std::is_same_v<Z, float>) {
+      if (stream) {
+        ddpm_run_fixed_stream<NZ, LIM>(c, clip, th, pm, px, pz, pp, p0, n);
+        return;
       }
-      return;
     }
-  }
 #endif
-  if (th > M(0)) {
-    ddpm_run_fixed<NZ, Limit::kThresh>(c, clip, th, pm, px, pz, pp, p0, n);
-  } else if (clip > M(0)) {
-    ddpm_run_fixed<NZ, Limit::kClip>(c, clip, th, pm, px, pz, pp, p0, n);
-  } else {
-    ddpm_run_fixed<NZ, Limit::kNone>(c, clip, th, pm, px, pz, pp, p0, n);
-  }
+    ddpm_run_fixed<NZ, LIM>(c, clip, th, pm, px, pz, pp, p0, n);
+  });
 }
 
 std::tuple<Tensor, Tensor> ddpm_step_cpu(const Tensor& mo, const Tensor& sample, const Tensor& t, const Tensor& tp,
@@ -384,14 +394,8 @@ void ddim_run(const DdimElem<M>& c, bool use_clipped, M clip, M th, const scalar
 #pragma omp simd
   for (int64_t k = 0; k < n; ++k) {
     const M x = static_cast<M>(px[k]), m = static_cast<M>(pm[k]);
-    M x0 = cx * x + cm * m;
+    const M x0 = limit_fixed<LIM>(cx * x + cm * m, clip, th);
     M eps = ex * x + em * m;
-    if (LIM == Limit::kThresh) {
-      x0 = x0 < -th ? -th : (x0 > th ? th : x0);
-      x0 = x0 / th;
-    } else if (LIM == Limit::kClip) {
-      x0 = x0 < -clip ? -clip : (x0 > clip ? clip : x0);
-    }
     eps = use_clipped ? (x - sab * x0) * inv : eps;
     const M z = NZ == NoiseSrc::kNone ? M(0) : static_cast<M>(pz[k]);
     pp[k] = static_cast<scalar_t>(c_x0 * x0 + c_dir * eps + sigma * z);
@@ -402,13 +406,9 @@ void ddim_run(const DdimElem<M>& c, bool use_clipped, M clip, M th, const scalar
 template <NoiseSrc NZ, typename scalar_t, typename M, typename Z>
 void ddim_run_limit(const DdimElem<M>& c, bool use_clipped, M clip, M th, const scalar_t* pm, const scalar_t* px,
                     const Z* pz, scalar_t* pp, scalar_t* p0, int64_t n) {
-  if (th > M(0)) {
-    ddim_run<NZ, Limit::kThresh>(c, use_clipped, clip, th, pm, px, pz, pp, p0, n);
-  } else if (clip > M(0)) {
-    ddim_run<NZ, Limit::kClip>(c, use_clipped, clip, th, pm, px, pz, pp, p0, n);
-  } else {
-    ddim_run<NZ, Limit::kNone>(c, use_clipped, clip, th, pm, px, pz, pp, p0, n);
-  }
+  with_limit(clip, th, [&](auto lim) {
+    ddim_run<NZ, decltype(lim)::value>(c, use_clipped, clip, th, pm, px, pz, pp, p0, n);
+  });
 }
 
 std::tuple<Tensor, Tensor> ddim_step_cpu(const Tensor& mo, const Tensor& sample, const Tensor& t, const Tensor& tp,
