@@ -13,15 +13,9 @@ PyObject* build_flags(PyObject*, PyObject*) {
 #else
   const bool with_cuda = false;
 #endif
-#ifdef __AVX512F__
-  const char* simd = "avx512";
-#elif defined(__AVX2__)
-  const char* simd = "avx2";
-#else
-  const char* simd = "baseline";
-#endif
-  return Py_BuildValue("{s:O,s:s,s:s}", "cuda", with_cuda ? Py_True : Py_False, "cpu_simd", simd,
-                       "parallel", at::get_parallel_info().c_str());
+  // The CPU kernels' level is a run-time choice: torch.ops.vision_ext._cpu_capability().
+  return Py_BuildValue("{s:O,s:s}", "cuda", with_cuda ? Py_True : Py_False, "parallel",
+                       at::get_parallel_info().c_str());
 }
 
 PyMethodDef methods[] = {

@@ -71,3 +71,36 @@ def checkerboard():
     from skimage import data
 
     return data.checkerboard()
+
+
+def cpu_levels():
+    """Every CPU kernel level this machine can run ("default", "avx2", "avx512" on x86-64)."""
+    import vision_ext
+
+    return vision_ext.build_info()["cpu_capabilities_supported"]
+
+
+class at_cpu_level:
+    """Run the CPU kernels at `level` inside the block, then restore the previous level."""
+
+    def __init__(self, level):
+        self.level = level
+
+    def __enter__(self):
+        import vision_ext
+
+        self.previous = vision_ext.set_cpu_capability(self.level)
+
+    def __exit__(self, *exc):
+        import vision_ext
+
+        vision_ext.set_cpu_capability(self.previous)
+
+
+def run_at_every_level(fn):
+    """{level: fn()} for every runnable CPU level (outputs to compare across levels)."""
+    out = {}
+    for level in cpu_levels():
+        with at_cpu_level(level):
+            out[level] = fn()
+    return out

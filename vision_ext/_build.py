@@ -10,15 +10,31 @@ REBUILD_HINT = (
 )
 
 
+def cpu_capability() -> str:
+    """The level the CPU kernels run at now: "default", "avx2" or "avx512" (x86-64; "default" elsewhere)."""
+    return torch.ops.vision_ext._cpu_capability()
+
+
+def set_cpu_capability(level: str) -> str:
+    """Run the CPU kernels at `level` (one this CPU supports); returns the previous level.
+
+    The environment variable VISION_EXT_CPU_CAPABILITY=default|avx2|avx512 sets the starting level
+    (a level the CPU lacks falls back to the best it has)."""
+    return torch.ops.vision_ext._set_cpu_capability(level)
+
+
 def build_info() -> dict:
-    """Compile-time facts: CUDA kernels present, CPU SIMD level, threading, torch versions, op count."""
+    """Build facts: CUDA kernels present, CPU levels compiled / supported / selected, threading, versions, ops."""
     flags = _C.build_flags()
-    ops = sorted(n.split("::", 1)[1] for n in torch._C._dispatch_get_all_op_names() if n.startswith("vision_ext::"))
+    ops = sorted(n.split("::", 1)[1] for n in torch._C._dispatch_get_all_op_names()
+                 if n.startswith("vision_ext::") and not n.startswith("vision_ext::_cpu_"))
     return {
         "version": "0.1.0",
         "cuda_kernels": bool(flags["cuda"]),
         "cuda_archs": torch.cuda.get_arch_list() if flags["cuda"] else [],
-        "cpu_simd": flags["cpu_simd"],
+        "cpu_capability": cpu_capability(),
+        "cpu_capabilities_compiled": list(torch.ops.vision_ext._cpu_capabilities_compiled()),
+        "cpu_capabilities_supported": list(torch.ops.vision_ext._cpu_capabilities_supported()),
         "torch": torch.__version__,
         "torch_cuda": torch.version.cuda,
         "threads": torch.get_num_threads(),

@@ -1,0 +1,102 @@
+// Fixed-width vectors of the level being compiled (GCC/Clang vector extensions: SSE2 or NEON at
+// the base level, AVX2 and AVX-512 above), and the few operations the generic ones lack. The
+// shared VE_HD maths (csrc/include/vision_ext) accepts Vec as its scalar type T: it converts from
+// a scalar, so T(4) * d[0] and the epilogue formulas compile unchanged for every width.
+// The only intrinsics of the per-level kernels live here, behind level-independent names.
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+#include "isa.h"
+
+#if defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace vision_ext::cpu::VE_CPU_NS {
+
+// The raw vector types, spelled out: GCC drops vector_size on a typedef that depends on a
+// template parameter.
+template <typename S, int N> struct RawVec;
+#define VE_RAW_VEC(S, N) \
+  template <> struct RawVec<S, N> { typedef S type __attribute__((vector_size(sizeof(S) * N))); };
+#define VE_RAW_WIDTHS(S, N16) VE_RAW_VEC(S, N16) VE_RAW_VEC(S, 2 * N16) VE_RAW_VEC(S, 4 * N16) VE_RAW_VEC(S, 8 * N16)
+VE_RAW_WIDTHS(float, 4)
+VE_RAW_WIDTHS(double, 2)
+VE_RAW_WIDTHS(int32_t, 4)
+VE_RAW_WIDTHS(uint32_t, 4)
+VE_RAW_WIDTHS(int64_t, 2)
+VE_RAW_WIDTHS(uint64_t, 2)
+VE_RAW_WIDTHS(int16_t, 8)
+VE_RAW_WIDTHS(uint16_t, 8)
+VE_RAW_WIDTHS(int8_t, 16)
+VE_RAW_WIDTHS(uint8_t, 16)
+#undef VE_RAW_WIDTHS
+#undef VE_RAW_VEC
+
+template <typename S, int N>
+struct Vec {
+  static constexpr int kLanes = N;
+  using scalar = S;
+  using raw = typename RawVec<S, N>::type;
+  raw v;
+
+  Vec() = default;
+  Vec(raw r) : v(r) {}
+  Vec(S s) : v(raw{} + s) {}  // broadcast
+
+  static Vec load(const S* p) {
+    Vec r;
+    std::memcpy(&r.v, p, sizeof(raw));
+    return r;
+  }
+  void store(S* p) const { std::memcpy(p, &v, sizeof(raw)); }
+};
+
+// The natural width of the level for S (a full register), and a width in floats per register.
+template <typename S> using NativeVec = Vec<S, lanes_of<S>()>;
+using FloatVec = NativeVec<float>;
+using DoubleVec = NativeVec<double>;
+
+template <typename S, int N> inline Vec<S, N> operator+(Vec<S, N> a, Vec<S, N> b) { return a.v + b.v; }
+template <typename S, int N> inline Vec<S, N> operator-(Vec<S, N> a, Vec<S, N> b) { return a.v - b.v; }
+template <typename S, int N> inline Vec<S, N> operator*(Vec<S, N> a, Vec<S, N> b) { return a.v * b.v; }
+template <typename S, int N> inline Vec<S, N> operator/(Vec<S, N> a, Vec<S, N> b) { return a.v / b.v; }
+template <typename S, int N> inline Vec<S, N> operator-(Vec<S, N> a) { return -a.v; }
+template <typename S, int N> inline Vec<S, N>& operator+=(Vec<S, N>& a, Vec<S, N> b) { return a = a + b; }
+template <typename S, int N> inline Vec<S, N> vmin(Vec<S, N> a, Vec<S, N> b) { return a.v < b.v ? a.v : b.v; }
+template <typename S, int N> inline Vec<S, N> vmax(Vec<S, N> a, Vec<S, N> b) { return a.v > b.v ? a.v : b.v; }
+// Found by argument-dependent lookup from vision_ext::epilogue_value.
+template <typename S, int N> inline Vec<S, N> relu_value(Vec<S, N> a) {
+  return a.v < S(0) ? typename Vec<S, N>::raw{} : a.v;  // NaN and -0.0 pass, as in torch.relu
+}
+
+// a * b + c, fused (one rounding) where the level has FMA, two roundings where it does not: the
+// one place a kernel opts into results that differ between levels in the last bit. Everything
+// else compiles with -ffp-contract=off, so the same source gives the same bits at every level.
+inline float mul_add(float a, float b, float c) {
+  if constexpr (kHasFma) return __builtin_fmaf(a, b, c);
+  return a * b + c;
+}
+template <int N>
+inline Vec<float, N> mul_add(Vec<float, N> a, Vec<float, N> b, Vec<float, N> c) {
+#if defined(__AVX512F__)
+  if constexpr (N == 16) return Vec<float, N>(_mm512_fmadd_ps(a.v, b.v, c.v));
+#endif
+#if defined(__FMA__)
+  if constexpr (N == 8) return Vec<float, N>(_mm256_fmadd_ps(a.v, b.v, c.v));
+  if constexpr (N == 4) return Vec<float, N>(_mm_fmadd_ps(a.v, b.v, c.v));
+#endif
+#if defined(__aarch64__)
+  if constexpr (N == 4) return Vec<float, N>(__builtin_aarch64_fmav4sf(a.v, b.v, c.v));
+#endif
+  return a * b + c;  // no hardware FMA at this width
+}
+
+// The same interface for one scalar, so a kernel written once handles the tail of a row.
+template <typename S> inline S load_lanes(const S* p, S) { return *p; }
+template <typename S, int N> inline Vec<S, N> load_lanes(const S* p, Vec<S, N>) { return Vec<S, N>::load(p); }
+template <typename S> inline void store_lanes(S v, S* p) { *p = v; }
+template <typename S, int N> inline void store_lanes(Vec<S, N> v, S* p) { v.store(p); }
+
+}  // namespace vision_ext::cpu::VE_CPU_NS

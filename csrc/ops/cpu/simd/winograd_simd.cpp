@@ -1,0 +1,216 @@
+// CPU Winograd F(4x4,3x3) conv with a fused bias/residual/ReLU epilogue (fp32, NHWC), compiled
+// once per level: input transform -> 36 GEMMs on the packed weight -> output transform +
+// epilogue. Each 2-D tile transform runs in registers on a vector of channels at once (NHWC
+// keeps them contiguous). The GEMM's register tile is sized to the level's register file.
+#include <utility>
+
+#include "isa.h"
+#include "vec.h"
+#include "winograd_simd.h"
+#include "vision_ext/epilogue.h"
+#include "vision_ext/winograd.h"
+
+namespace vision_ext::cpu::VE_CPU_NS {
+namespace {
+
+using vision_ext::epilogue_value;
+using vision_ext::winograd::input_2d;
+using vision_ext::winograd::output_2d;
+
+constexpr int kLanes = FloatVec::kLanes;
+
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// ---- GEMM: M[p] = V[p] . U[p] for one plane ----------------------------------------------------
+// The register tile: kRows rows x kCols vectors of accumulators, plus kCols weight vectors and one
+// broadcast, must fit the register file (AVX-512: 6 x 4 + 4 + 1 = 29 of 32 zmm; AVX2 and the base
+// level: 6 x 2 + 2 + 1 = 15 of 16).
+constexpr int kRows = 6;
+constexpr int kCols = kVectorRegisters >= 32 ? 4 : 2;
+
+// R rows x (kLanes * NV) columns of m = v . u, accumulated in registers over the C inner products.
+template <int R, int NV>
+inline void register_tile(const float* v, int64_t C, const float* u, int64_t K, float* m) {
+  FloatVec acc[R][NV];
+  for (int r = 0; r < R; ++r)
+    for (int i = 0; i < NV; ++i) acc[r][i] = FloatVec(0.f);
+  for (int64_t c = 0; c < C; ++c) {
+    FloatVec b[NV];
+    for (int i = 0; i < NV; ++i) b[i] = FloatVec::load(u + c * K + kLanes * i);
+    for (int r = 0; r < R; ++r) {
+      const FloatVec a(v[r * C + c]);
+      for (int i = 0; i < NV; ++i) acc[r][i] = mul_add(a, b[i], acc[r][i]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int i = 0; i < NV; ++i) acc[r][i].store(m + r * K + kLanes * i);
+}
+
+template <int NV>
+inline void row_sweep(const float* v, int64_t rows, int64_t C, const float* u, int64_t K, float* m) {
+  int64_t j = 0;
+  for (; j + kRows <= rows; j += kRows) register_tile<kRows, NV>(v + j * C, C, u, K, m + j * K);
+  switch (rows - j) {
+    case 5: register_tile<5, NV>(v + j * C, C, u, K, m + j * K); break;
+    case 4: register_tile<4, NV>(v + j * C, C, u, K, m + j * K); break;
+    case 3: register_tile<3, NV>(v + j * C, C, u, K, m + j * K); break;
+    case 2: register_tile<2, NV>(v + j * C, C, u, K, m + j * K); break;
+    case 1: register_tile<1, NV>(v + j * C, C, u, K, m + j * K); break;
+    default: break;
+  }
+}
+
+// m (rows x K, row stride K) = v (rows x C) . u (C x K), columns [k0, k1) only; m and u point at
+// column 0. Columns go a full register tile, then one vector, then singly.
+inline void plane_gemm(const float* v, int64_t rows, int64_t C, const float* u, int64_t K, int64_t k0, int64_t k1,
+                       float* m) {
+  int64_t k = k0;
+  for (; k + kCols * kLanes <= k1; k += kCols * kLanes) row_sweep<kCols>(v, rows, C, u + k, K, m + k);
+  for (; k + kLanes <= k1; k += kLanes) row_sweep<1>(v, rows, C, u + k, K, m + k);
+  for (; k < k1; ++k)
+    for (int64_t j = 0; j < rows; ++j) {
+      float s = 0.f;
+      for (int64_t c = 0; c < C; ++c) s = mul_add(v[j * C + c], u[c * K + k], s);
+      m[j * K + k] = s;
+    }
+}
+
+// ---- transforms ---------------------------------------------------------------------------------
+struct TilePosition {
+  int64_t img, ty, tx;
+};
+inline TilePosition position(const WinogradTileGrid& g, int64_t t) {
+  return {t / (g.th * g.tw), t / g.tw % g.th, t % g.tw};
+}
+
+// The 36 input pixels (NHWC channel vectors) of tile t; `zeros` stands in outside the image.
+void tile_sources(const WinogradProblem& p, int64_t t, const float** src) {
+  const WinogradTileGrid& g = p.g;
+  const TilePosition at = position(g, t);
+  for (int row = 0; row < 6; ++row) {
+    const int64_t y = at.ty * 4 - g.padding + row;
+    for (int col = 0; col < 6; ++col) {
+      const int64_t xx = at.tx * 4 - g.padding + col;
+      src[row * 6 + col] =
+          (y >= 0 && y < g.h && xx >= 0 && xx < g.w) ? p.x + ((at.img * g.h + y) * g.w + xx) * g.c : p.zeros;
+    }
+  }
+}
+
+// V[q][c .. c+lanes) = (B^T d B)[q] for one tile's channel group.
+template <typename T>
+inline void input_lanes(const float* const* src, int64_t c, float* v, int64_t plane_stride) {
+  T d[36], o[36];
+  for (int i = 0; i < 36; ++i) d[i] = load_lanes(src[i] + c, T{});
+  input_2d(d, o);
+  for (int i = 0; i < 36; ++i) store_lanes(o[i], v + i * plane_stride + c);
+}
+
+// One tile's 36 planes at v[q * plane_stride], for all channels.
+void input_transform_one(const WinogradProblem& p, int64_t t, float* v, int64_t plane_stride) {
+  const float* src[36];
+  tile_sources(p, t, src);
+  int64_t c = 0;
+  for (; c + kLanes <= p.g.c; c += kLanes) input_lanes<FloatVec>(src, c, v, plane_stride);
+  for (; c < p.g.c; ++c) input_lanes<float>(src, c, v, plane_stride);
+}
+
+struct OutputTile {
+  int64_t base;        // NHWC offset of the tile's top-left output pixel
+  int64_t rows, cols;  // valid rows/cols of the 4x4 tile (fewer at the bottom/right edge)
+  int64_t row_stride;  // wo * K
+};
+
+// out = post(pre(A^T M A + bias) + residual) for one tile's channel group at c; m points at that
+// group's first plane.
+template <typename T>
+inline void output_lanes(const float* m, int64_t plane_stride, int64_t c, const OutputTile& o, int64_t K,
+                         const WinogradEpilogue& e, float* out) {
+  T mm[36], y[16];
+  for (int i = 0; i < 36; ++i) mm[i] = load_lanes(m + i * plane_stride, T{});
+  output_2d(mm, y);
+  const T bias = e.bias ? load_lanes(e.bias + c, T{}) : T(0.f);
+  for (int64_t r = 0; r < o.rows; ++r)
+    for (int64_t k = 0; k < o.cols; ++k) {
+      const int64_t off = o.base + r * o.row_stride + k * K + c;
+      const T res = e.residual ? load_lanes(e.residual + off, T{}) : T(0.f);
+      store_lanes(epilogue_value<T>(y[r * 4 + k], T(1.f), bias, res, e.inner, e.outer), out + off);
+    }
+}
+
+// Output channels [k0, k1) of tile t from its 36 planes at m[q * plane_stride] (m holds k0 at 0).
+void output_transform_one(const WinogradProblem& p, const float* m, int64_t plane_stride, int64_t t, int64_t k0,
+                          int64_t k1) {
+  const TilePosition at = position(p.g, t);
+  const OutputTile o{((at.img * p.ho + at.ty * 4) * p.wo + at.tx * 4) * p.K, min64(4, p.ho - at.ty * 4),
+                     min64(4, p.wo - at.tx * 4), p.wo * p.K};
+  int64_t c = k0;
+  for (; c + kLanes <= k1; c += kLanes) output_lanes<FloatVec>(m + (c - k0), plane_stride, c, o, p.K, p.e, p.out);
+  for (; c < k1; ++c) output_lanes<float>(m + (c - k0), plane_stride, c, o, p.K, p.e, p.out);
+}
+
+void run_items(const WinogradProblem& p, const WinogradSplit& s, int64_t i0, int64_t i1, float* v, float* m) {
+  const int64_t C = p.g.c, K = p.K, nb_max = s.tiles_per_block;
+  int64_t transformed = -1;  // the block whose V is in `v`
+  for (int64_t item = i0; item < i1; ++item) {
+    const int64_t blk = item / s.slices, k0 = item % s.slices * s.k_slice, k1 = k0 + s.k_slice;
+    const int64_t t0 = blk * nb_max, nb = min64(nb_max, p.g.tiles() - t0);
+    const int64_t vs = winograd_padded_plane(nb * C), ms = winograd_padded_plane(nb * K);
+    if (transformed != blk)
+      for (int64_t j = 0; j < nb; ++j) input_transform_one(p, t0 + j, v + j * C, vs);
+    transformed = blk;
+    for (int64_t q = 0; q < 36; ++q) plane_gemm(v + q * vs, nb, C, p.u + q * C * K, K, k0, k1, m + q * ms);
+    for (int64_t j = 0; j < nb; ++j) output_transform_one(p, m + j * K + k0, ms, t0 + j, k0, k1);
+  }
+}
+
+// ---- NCHW -> NHWC: kLanes x kLanes blocks transposed in registers --------------------------------
+using RawF = FloatVec::raw;
+using RawI = typename RawVec<int32_t, kLanes>::type;
+
+// Lane picks of one butterfly stage: swap the off-diagonal S x S blocks of every 2S x 2S block.
+template <int S, int Shift, int... I>
+constexpr RawI swap_mask(std::integer_sequence<int, I...>) {
+  return RawI{(((I & S) ? kLanes + I - S : I) + Shift)...};
+}
+
+template <int S>
+inline void swap_blocks(RawF* r) {
+  constexpr auto lanes = std::make_integer_sequence<int, kLanes>{};
+  constexpr RawI lo = swap_mask<S, 0>(lanes), hi = swap_mask<S, S>(lanes);  // hi: r_i's upper block, then r_j's
+  for (int i = 0; i < kLanes; ++i) {
+    if (i & S) continue;
+    const RawF a = r[i], b = r[i + S];
+    r[i] = __builtin_shuffle(a, b, lo);
+    r[i + S] = __builtin_shuffle(a, b, hi);
+  }
+}
+
+inline void transpose_block(const float* in, int64_t ldi, float* out, int64_t ldo) {
+  RawF r[kLanes];
+  for (int i = 0; i < kLanes; ++i) std::memcpy(&r[i], in + i * ldi, sizeof(RawF));
+  if constexpr (kLanes >= 16) swap_blocks<8>(r);
+  if constexpr (kLanes >= 8) swap_blocks<4>(r);
+  swap_blocks<2>(r);
+  swap_blocks<1>(r);
+  for (int i = 0; i < kLanes; ++i) std::memcpy(out + i * ldo, &r[i], sizeof(RawF));
+}
+
+void nchw_to_nhwc(const float* in, float* out, int64_t C, int64_t P, int64_t c0, int64_t c1, int64_t q0,
+                  int64_t q1) {
+  int64_t c = c0;
+  for (; c + kLanes <= c1; c += kLanes) {
+    int64_t q = q0;
+    for (; q + kLanes <= q1; q += kLanes) transpose_block(in + c * P + q, P, out + q * C + c, C);
+    for (; q < q1; ++q)
+      for (int64_t cc = c; cc < c + kLanes; ++cc) out[q * C + cc] = in[cc * P + q];
+  }
+  for (; c < c1; ++c)
+    for (int64_t q = q0; q < q1; ++q) out[q * C + c] = in[c * P + q];
+}
+
+}  // namespace
+
+extern const WinogradKernels winograd = {&run_items, &nchw_to_nhwc};
+
+}  // namespace vision_ext::cpu::VE_CPU_NS
