@@ -10,7 +10,7 @@ SOURCES := $(shell find csrc -name '*.cpp' -o -name '*.h' -o -name '*.cu' -o -na
 EXT     := $(VENV)/.ext-stamp
 JOBS    ?= 2
 
-.PHONY: run test deps build pytest cuda-check bench clean
+.PHONY: run test deps build pytest pytest-levels cuda-check bench clean
 
 run: build
 	$(VENV)/bin/vision-ext bench --quick
@@ -42,6 +42,15 @@ build: $(EXT)
 
 pytest: build
 	$(VPY) -m pytest -q -p no:cacheprovider tests
+	$(MAKE) pytest-levels
+
+# The op and feature tests again at every other CPU kernel level this machine can run (runtime
+# dispatch: all three levels on an AVX-512 machine, default and avx2 on an AVX2 one).
+pytest-levels: build
+	@for level in $$($(VPY) -c "import vision_ext as v; print(*[l for l in v.build_info()['cpu_capabilities_supported'] if l != v.cpu_capability()])"); do \
+	  echo "== op tests at CPU level $$level"; \
+	  VISION_EXT_CPU_CAPABILITY=$$level $(VPY) -m pytest -q -p no:cacheprovider tests/ops tests/features || exit 1; \
+	done
 
 # Compile every torch-free CUDA kernel with nvcc (sm_80, sm_90) and run the
 # host ctest of the shared headers. Needs nvcc and cmake, not a GPU.

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vision_ext.nn.conv_choice import winograd_wins
 from vision_ext.ops import residual as ops
 
 
@@ -57,6 +58,8 @@ def pack_winograd(conv: nn.Conv2d) -> None:
 
 
 def _use_winograd(x: torch.Tensor, conv: nn.Conv2d) -> bool:
+    """A packed inference conv on the CPU in fp32 (the kernel's domain; whether it is faster than oneDNN
+    here is conv_bias_act's measured choice)."""
     if getattr(conv, "winograd_weight", None) is None or x.device.type != "cpu" or x.dtype != torch.float32:
         return False
     if torch.is_grad_enabled() and (x.requires_grad or conv.weight.requires_grad):
@@ -133,13 +136,33 @@ def conv_bias_act(x: torch.Tensor, conv: nn.Conv2d, residual: Optional[torch.Ten
             cast = lambda t: t.to(amp) if t is not None and t.dtype != amp else t  # noqa: E731
             return ops.conv_bias_act(cast(x), cast(conv.weight), cast(conv.bias), cast(residual), conv.stride,
                                      conv.padding, conv.dilation, conv.groups, inner_relu, outer_relu)
+    def onednn():
+        return ops.conv_bias_act(x, conv.weight, conv.bias, residual, conv.stride, conv.padding, conv.dilation,
+                                 conv.groups, inner_relu, outer_relu)
+
     if _use_winograd(x, conv):
-        return ops.conv3x3_winograd(x, conv.winograd_weight, conv.bias, residual, conv.padding[0], inner_relu,
-                                    outer_relu)
-    if residual is None and not inner_relu and not outer_relu and _train_winograd(x, conv):
-        return _WinogradConv3x3.apply(x, conv.weight, conv.bias, conv.padding[0])
-    return ops.conv_bias_act(x, conv.weight, conv.bias, residual, conv.stride, conv.padding, conv.dilation,
-                             conv.groups, inner_relu, outer_relu)
+        def winograd():
+            return ops.conv3x3_winograd(x, conv.winograd_weight, conv.bias, residual, conv.padding[0], inner_relu,
+                                        outer_relu)
+
+        if winograd_wins("inference", x, conv, residual, winograd, onednn):
+            return winograd()
+    elif residual is None and not inner_relu and not outer_relu and _train_winograd(x, conv):
+        def train(fn):
+            def step():  # forward + both backward convs, as a training step runs them
+                xs = x.detach().requires_grad_(x.requires_grad)
+                with torch.enable_grad():
+                    y = fn(xs)
+                    inputs = [t for t in (xs, conv.weight) if t.requires_grad]
+                    torch.autograd.grad(y, inputs, torch.ones_like(y))
+            return step
+
+        winograd_train = lambda t: _WinogradConv3x3.apply(t, conv.weight, conv.bias, conv.padding[0])  # noqa: E731
+        plain = lambda t: ops.conv_bias_act(t, conv.weight, conv.bias, None, conv.stride, conv.padding,  # noqa: E731
+                                            conv.dilation, conv.groups, False, False)
+        if winograd_wins("training", x, conv, None, train(winograd_train), train(plain)):
+            return winograd_train(x)
+    return onednn()
 
 
 def _update_running_stats(bn: nn.BatchNorm2d, mean: torch.Tensor, var: torch.Tensor, count: int) -> None:

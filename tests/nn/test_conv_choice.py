@@ -1,0 +1,104 @@
+"""The measured Winograd-vs-oneDNN choice: made once per configuration, followed afterwards, correct either
+way, and replaced by the fixed rule when autotuning is off."""
+import pytest
+import torch
+from torch import nn
+
+import vision_ext.nn as vnn
+from vision_ext.nn import conv_choice
+from vision_ext.ops import residual as R
+
+
+@pytest.fixture
+def fresh_choices():
+    previous = vnn.set_conv_autotune(True)
+    yield
+    vnn.set_conv_autotune(previous)
+
+
+def _fused_block():
+    block = vnn.BasicBlock(64, 64).eval()
+    with torch.no_grad():
+        for bn in (block.bn1, block.bn2):
+            bn.running_mean.uniform_(-0.1, 0.1)
+            bn.running_var.uniform_(0.5, 1.5)
+    ref = vnn.BasicBlock(64, 64).eval()
+    ref.load_state_dict(block.state_dict())
+    return vnn.fuse(block), ref
+
+
+def _count_winograd(monkeypatch):
+    calls = {"n": 0}
+    real = R.conv3x3_winograd
+
+    def counting(*args, **kwargs):
+        calls["n"] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(R, "conv3x3_winograd", counting)
+    return calls
+
+
+@pytest.mark.parametrize("winograd_faster", [True, False])
+def test_choice_is_measured_once_and_followed(monkeypatch, fresh_choices, winograd_faster):
+    block, ref = _fused_block()
+    x = torch.randn(2, 64, 12, 12)
+    # Time each candidate by a fixed figure instead of the clock: the choice must follow it.
+    timings = {}
+
+    def fake_time(fn):
+        name = "winograd" if fn.__name__ == "winograd" else "onednn"
+        timings[name] = timings.get(name, 0) + 1
+        return 1.0 if (name == "winograd") == winograd_faster else 2.0
+
+    monkeypatch.setattr(conv_choice, "_best_time", fake_time)
+    calls = _count_winograd(monkeypatch)
+    with torch.no_grad():
+        out = block(x)
+        measured = dict(timings)
+        again = block(x)
+    # conv1 and conv2 (with the residual) are two configurations: two interleaved rounds each.
+    assert measured == {"winograd": 4, "onednn": 4}, "measured on the first call only"
+    assert timings == measured, "a configuration is measured once"
+    choices = vnn.conv_choices()
+    assert len(choices) == 2 and set(choices.values()) == {winograd_faster}  # conv1 (plain), conv2 (+ residual)
+    assert calls["n"] == (4 if winograd_faster else 0), "both convs of both calls follow the choice"
+    with torch.no_grad():
+        torch.testing.assert_close(out, ref(x), rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(again, out)
+
+
+def test_real_measurement_gives_the_same_result(fresh_choices):
+    block, ref = _fused_block()
+    x = torch.randn(2, 64, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(block(x), ref(x), rtol=1e-4, atol=1e-4)
+    assert len(vnn.conv_choices()) == 2
+
+
+def test_autotune_off_follows_the_rule(monkeypatch):
+    previous = vnn.set_conv_autotune(False)
+    try:
+        monkeypatch.setattr(conv_choice, "_best_time", lambda fn: pytest.fail("measured with autotuning off"))
+        calls = _count_winograd(monkeypatch)
+        block, _ = _fused_block()
+        with torch.no_grad():
+            block(torch.randn(1, 64, 8, 8))
+        assert calls["n"] == 2 and vnn.conv_choices() == {}
+    finally:
+        vnn.set_conv_autotune(previous)
+
+
+def test_training_choice_keeps_gradients(fresh_choices):
+    conv = nn.Conv2d(64, 64, 3, padding=1)
+    ref = nn.Conv2d(64, 64, 3, padding=1)
+    ref.load_state_dict(conv.state_dict())
+    from vision_ext.nn.functional import conv_bias_act
+
+    x = torch.randn(2, 64, 8, 8, requires_grad=True)
+    xr = x.detach().clone().requires_grad_()
+    conv_bias_act(x, conv).square().sum().backward()
+    ref(xr).square().sum().backward()
+    assert any(k[0] == "training" for k in vnn.conv_choices())
+    torch.testing.assert_close(x.grad, xr.grad, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(conv.weight.grad, ref.weight.grad, rtol=1e-4, atol=1e-3)
