@@ -5,7 +5,7 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def no_ipp():
-    """Pip wheels shift even windows on their IPP path (DESIGN.md section 5): compare without it.
+    """Pip wheels shift even windows on their IPP path (docs/EXACTNESS.md section 1): compare without it.
     Import this fixture into a test module to apply it to every test there."""
     old = cv2.ipp.useIPP()
     cv2.ipp.setUseIPP(False)

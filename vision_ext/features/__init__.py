@@ -1,4 +1,4 @@
-"""Classic image features (DESIGN.md section 1): one module per feature family."""
+"""Classic image features (docs/ARCHITECTURE.md, section 1): one module per feature family."""
 from vision_ext.features.corners import (  # noqa: F401
     FAST,
     GoodFeaturesToTrack,
