@@ -10,7 +10,7 @@ SOURCES := $(shell find csrc -name '*.cpp' -o -name '*.h' -o -name '*.cu' -o -na
 EXT     := $(VENV)/.ext-stamp
 JOBS    ?= 2
 
-.PHONY: run test deps build pytest pytest-levels cuda-check bench clean
+.PHONY: run test deps build pytest pytest-levels cuda-check aarch64-check bench clean
 
 run: build
 	$(VENV)/bin/vision-ext bench --quick
@@ -18,6 +18,7 @@ run: build
 test: build
 	$(MAKE) pytest
 	$(MAKE) cuda-check
+	$(MAKE) aarch64-check
 
 $(VPY):
 	$(PY) -m venv $(VENV)
@@ -59,6 +60,22 @@ cuda-check: deps
 	  -DTORCH_INCLUDE_DIRS="$$($(VPY) -c 'import sysconfig, torch.utils.cpp_extension as c; print(";".join(c.include_paths() + [sysconfig.get_paths()["include"]]))')" > /dev/null
 	cmake --build build-cuda -j $(JOBS)
 	ctest --test-dir build-cuda --output-on-failure
+
+# The CPU code for aarch64 (Apple silicon, Graviton): every per-level kernel at the portable level
+# (NEON) compiled, and the CPU glue type-checked against the torch headers, with Debian's cross
+# compiler (apt-get install g++-aarch64-linux-gnu) where it is installed.
+AARCH64_CXX ?= aarch64-linux-gnu-g++
+aarch64-check: deps
+	@if command -v $(AARCH64_CXX) >/dev/null; then \
+	  inc="$$($(VPY) -c 'import sysconfig, torch.utils.cpp_extension as c; print(" ".join("-isystem " + p for p in c.include_paths() + [sysconfig.get_paths()["include"]]))')"; \
+	  for f in csrc/ops/cpu/simd/*.cpp; do \
+	    $(AARCH64_CXX) -O3 -std=c++20 -fPIC -ffp-contract=off -fopenmp-simd -Wall -Werror -Icsrc/include -DVE_CPU_NS=base -c $$f -o /dev/null || exit 1; \
+	  done; \
+	  for f in csrc/module.cpp csrc/ops/*.cpp csrc/ops/cpu/*.cpp; do \
+	    $(AARCH64_CXX) -fsyntax-only -std=c++20 -fopenmp -Wall -Wno-unknown-pragmas $$inc -Icsrc/include $$f || exit 1; \
+	  done; \
+	  echo "aarch64-check: every CPU source compiles for aarch64"; \
+	else echo "aarch64-check: skipped ($(AARCH64_CXX) not installed)"; fi
 
 bench: build
 	$(VPY) -m pytest benchmarks --benchmark-only -q
