@@ -115,7 +115,8 @@ class _Scheduler(ConfigMixin):
     def previous_timestep(self, timestep):
         """The timestep a step at `timestep` goes to (-1: the final x0); tensors stay on their device."""
         if isinstance(timestep, Tensor):
-            return self._on("prev", timestep.device, lambda: self._prev_of)[timestep.long()]
+            # take(), not [t]: indexing with a 0-d tensor reads its value on the host (a sync)
+            return self._on("prev", timestep.device, lambda: self._prev_of).take(timestep.long())
         return int(self._prev_of[self._checked(timestep)])
 
     def _checked(self, t) -> int:
@@ -301,6 +302,8 @@ class _Multistep(_Scheduler):
         self.timesteps = torch.from_numpy(ts.astype(np.int64)).to(device)
         prev_of, self._up_of = _multistep_tables([int(v) for v in desc], T, self.config.timestep_spacing)
         self._use_schedule(prev_of)
+        if self.timesteps.is_cuda:  # now, not inside a CUDA-graph capture (PLMS's second step reads it)
+            self._on("up", self.timesteps.device, lambda: self._up_of)
 
 
 class DDIMScheduler(_Multistep):
@@ -389,7 +392,7 @@ class PLMSScheduler(_Multistep):
         table = self._table(device)
         if isinstance(timestep, Tensor) and (timestep.device.type != "cpu" or timestep.numel() != 1):
             t = self._t(timestep, device)
-            return self._on("up", device, lambda: self._up_of)[t], t, table
+            return self._on("up", device, lambda: self._up_of).take(t.long()), t, table
         t = self._checked(timestep)
         up = int(self._up_of[t])
         if up >= self.config.num_train_timesteps:
