@@ -25,6 +25,12 @@ _DEFAULTS_KEY = "_use_default_values"
 class FrozenConfig(dict):
     """A read-only dict whose keys are also attributes."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Entries as instance attributes too: a step reads several, and a failed normal lookup
+        # before __getattr__ costs about a microsecond each (names of dict methods stay methods).
+        self.__dict__.update({k: v for k, v in self.items() if isinstance(k, str) and not hasattr(dict, k)})
+
     def __getattr__(self, name: str) -> Any:
         try:
             return self[name]
