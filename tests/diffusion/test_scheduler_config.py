@@ -96,6 +96,18 @@ def test_unknown_entries_warn_and_are_returned():
     assert sched.config["_class_name"] == "DDIMScheduler"
 
 
+def test_config_repair_by_internal_dict_as_diffusers_pipelines_do():
+    """Stable Diffusion pipelines assign scheduler._internal_dict to fix an old steps_offset."""
+    from diffusers.configuration_utils import FrozenDict
+
+    ours, ref = DDIMScheduler(), diffusers.DDIMScheduler()
+    for s in (ours, ref):
+        s._internal_dict = FrozenDict({**s.config, "steps_offset": 1})
+        s.set_timesteps(10)
+    assert ours.config.steps_offset == 1 and ours.timesteps.tolist() == ref.timesteps.tolist()
+    assert ours.timesteps[-1] == 1
+
+
 def test_from_config_rejects_paths_and_non_mappings(tmp_path):
     with pytest.raises(TypeError, match="from_pretrained"):
         DDIMScheduler.from_config(str(tmp_path))

@@ -3,7 +3,7 @@ PLMS with 'leading' spacing), loops started part-way, custom timesteps, and diff
 full-loop values for its deterministic test loop."""
 import pytest
 import torch
-from helpers.scheduler_loops import ramp_sample, run_loop, scaled_model
+from helpers.scheduler_loops import ramp_sample, run_loop
 
 diffusers = pytest.importorskip("diffusers")
 
@@ -35,7 +35,8 @@ def test_plms_first_step_starts_at_the_given_timestep():
     assert (got - fresh.step(m, 900, x).prev_sample).abs().max() > 0.1
 
 
-CASES = [(DDIMScheduler, diffusers.DDIMScheduler, {}), (PLMSScheduler, diffusers.PNDMScheduler, dict(skip_prk_steps=True)),
+CASES = [(DDIMScheduler, diffusers.DDIMScheduler, {}),
+         (PLMSScheduler, diffusers.PNDMScheduler, dict(skip_prk_steps=True)),
          (DDPMScheduler, diffusers.DDPMScheduler, {})]
 
 
@@ -131,7 +132,8 @@ def test_ddpm_custom_timesteps_as_diffusers():
 
 
 @pytest.mark.parametrize("timesteps,kwargs,match", [
-    ([1, 5, 3], {}, "descending"), ([1000, 10, 0], {}, "descending"), ([10, 0], {"num_inference_steps": 2}, "exactly one")])
+    ([1, 5, 3], {}, "descending"), ([1000, 10, 0], {}, "descending"),
+    ([10, 0], {"num_inference_steps": 2}, "exactly one")])
 def test_ddpm_custom_timesteps_rejected_as_diffusers(timesteps, kwargs, match):
     with pytest.raises(ValueError):
         diffusers.DDPMScheduler().set_timesteps(timesteps=timesteps, **kwargs)

@@ -11,7 +11,8 @@ import inspect
 import json
 import os
 import warnings
-from typing import Any, Dict, Mapping, Optional, Tuple
+from collections.abc import Mapping
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 import torch
@@ -127,13 +128,14 @@ def config_file(path, subfolder: Optional[str] = None) -> str:
     if os.path.isfile(path):
         return path
     if os.path.isdir(path):
-        candidates = ([os.path.join(path, subfolder, CONFIG_NAME)] if subfolder else []) + [os.path.join(path, CONFIG_NAME)]
+        candidates = [os.path.join(path, subfolder, CONFIG_NAME)] if subfolder else []
+        candidates.append(os.path.join(path, CONFIG_NAME))
         for c in candidates:
             if os.path.isfile(c):
                 return c
         raise FileNotFoundError(f"pretrained_model_name_or_path: no {CONFIG_NAME} in {' or '.join(candidates)}")
-    raise FileNotFoundError(f"pretrained_model_name_or_path: {path!r} is not a local file or folder (hub ids are not "
-                            "fetched here: download the folder first, e.g. huggingface_hub.snapshot_download)")
+    raise FileNotFoundError(f"pretrained_model_name_or_path: {path!r} is not a local file or folder (hub ids "
+                            "are not fetched here: download the folder first, e.g. huggingface_hub.snapshot_download)")
 
 
 def read_config(path, subfolder: Optional[str] = None) -> Dict[str, Any]:
@@ -162,6 +164,16 @@ class ConfigMixin:
     def config(self) -> FrozenConfig:
         return self._config
 
+    @property
+    def _internal_dict(self) -> FrozenConfig:
+        return self._config
+
+    @_internal_dict.setter
+    def _internal_dict(self, value: Mapping) -> None:
+        # diffusers' Stable Diffusion pipelines repair old configs (steps_offset, clip_sample) by
+        # assigning scheduler._internal_dict; set_timesteps and step read the repaired entries.
+        object.__setattr__(self, "_config", FrozenConfig(value))
+
     def register_to_config(self, **entries) -> None:
         """Add or replace config entries (the config itself stays read-only)."""
         object.__setattr__(self, "_config", FrozenConfig({**getattr(self, "_config", {}), **entries}))
@@ -176,7 +188,8 @@ class ConfigMixin:
             raise TypeError(f"config: {cls.__name__}.from_config takes a config mapping; to read a folder use "
                             f"{cls.__name__}.from_pretrained({os.fspath(config)!r})")
         if not isinstance(config, Mapping):
-            raise TypeError(f"config: expected a mapping such as scheduler.config or a dict, got {type(config).__name__}")
+            raise TypeError("config: expected a mapping such as scheduler.config or a dict, got "
+                            f"{type(config).__name__}")
         related = set().union(*(init_keys(c) for c in cls._related)) if cls._related else set()
         init, unused, hidden = split_config(cls, config, kwargs, related)
         scheduler = cls(**init)

@@ -357,8 +357,8 @@ class PLMSScheduler(_Multistep):
 
     Each step starts at the `timestep` it is given (so a loop may start part-way, as img2img does)
     and keeps diffusers' history: the first step is taken twice, the second time (counter 1) from
-    the first step's sample and timestep with the mean of both model outputs; later steps use
-    Adams-Bashforth on the last 2-4 outputs."""
+    the first step's sample, starting at the timestep above the given one, with the mean of both
+    model outputs; later steps use Adams-Bashforth on the last 2-4 outputs."""
 
     _diffusers_class_name = "PNDMScheduler"
     _prediction_types = ("epsilon", "v_prediction")
