@@ -1,59 +1,80 @@
-"""DDPM, DDIM and PLMS schedulers with diffusers' constructor arguments and methods,
-whose maths runs in our fused one-pass kernels (vision_ext.ops.ddpm).
+"""DDPM, DDIM and PLMS schedulers that drop into diffusers pipelines (its constructor arguments,
+config / save / load API, `order`, step outputs and stepping), whose maths runs in our fused
+one-pass kernels (vision_ext.ops.ddpm).
 
-Noise: with a `torch.Generator` it is drawn exactly as diffusers draws it (so results
-equal diffusers' for the same config and generator); with neither a generator nor
-`variance_noise` it is drawn inside the kernel by Philox(seed, offset), identical on
-CPU and CUDA, with no extra memory pass. Timesteps may be ints or device tensors.
+Noise: with a `torch.Generator` (or a list of them, one per sample) it is drawn exactly as
+diffusers draws it (so results equal diffusers' for the same config and generator); with neither
+a generator nor `variance_noise` it is drawn inside the kernel by Philox(seed, offset), identical
+on CPU and CUDA, with no extra memory pass. Timesteps may be ints or device tensors.
 
 Deliberate differences from diffusers 0.42 (documented in README):
-- DDIM and PLMS step to the true previous timestep of the schedule; diffusers uses
-  `t - T // n`, which is wrong for 'trailing'/'linspace' spacings (same for 'leading').
+- DDIM and PLMS with 'trailing'/'linspace' spacing step to the schedule's true previous timestep
+  (from a timestep off the schedule: the nearest schedule timestep below); diffusers uses
+  `t - T // n`, which is not a schedule timestep there. With 'leading' we step as diffusers does.
 - Schedules are float64 (diffusers: float32), and coefficients are fp32+ whatever the
   sample dtype, so fp16/bf16 add_noise keeps its noise at t = 0, 1.
-- variance_type 'fixed_large_log' uses sqrt(beta_t) (diffusers takes sqrt(log beta): NaN).
+- variance_type 'fixed_large_log' uses sqrt(beta_t) (diffusers takes sqrt(log beta): NaN);
+  a variance_type diffusers does not name is an error (diffusers runs it as 'fixed_small').
 """
-import dataclasses
-from types import SimpleNamespace
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from vision_ext.diffusion import schedules as S
+from vision_ext.diffusion.scheduler_config import ConfigMixin, records_config
+from vision_ext.diffusion.scheduler_outputs import SchedulerOutput
 from vision_ext.ops import ddpm as ops
 
 PREDICTION_TYPES = ("epsilon", "sample", "v_prediction")
 VARIANCE_TYPES = ("fixed_small", "fixed_small_log", "fixed_large", "fixed_large_log", "learned", "learned_range")
 
 
-@dataclasses.dataclass
-class SchedulerOutput:
-    """What `step` returns: the sample at the previous timestep and the predicted x0."""
-
-    prev_sample: Tensor
-    pred_original_sample: Optional[Tensor] = None
-
-    def __getitem__(self, i):
-        return (self.prev_sample, self.pred_original_sample)[i]
+def _check_variance_type(value) -> None:
+    # diffusers takes any value and treats the ones it does not name as 'fixed_small' (a typo such as
+    # 'fixed_smal' would sample silently with the wrong variance): we name the supported ones instead.
+    if value not in VARIANCE_TYPES:
+        raise ValueError(f"variance_type: expected one of {', '.join(map(repr, VARIANCE_TYPES))}, got {value!r} "
+                         "(diffusers treats values it does not name as 'fixed_small': pass that for its behaviour)")
 
 
-class _Scheduler:
+def _prev_by_successor(ts: Tensor, T: int) -> Tensor:
+    """prev_of[t] for DDPM: the schedule's next timestep after t (-1 past the end), t - 1 off it."""
+    prev = torch.arange(-1, T - 1, dtype=torch.long)
+    ts = ts.cpu().long()
+    if len(ts) and (ts.max() >= T or ts.min() < 0):
+        raise ValueError(f"timesteps: schedule leaves [0, {T}) (check steps_offset)")
+    prev[ts] = torch.cat([ts[1:], ts.new_tensor([-1])])
+    return prev
+
+
+def _multistep_tables(desc, T: int, spacing: str):
+    """(prev_of, up_of) for DDIM and PLMS at every t in [0, T). 'leading': t - T//n and t + T//n, as
+    diffusers steps, also off the schedule. 'trailing'/'linspace': the schedule's nearest timestep
+    below / above t (diffusers' t -/+ T//n is not a schedule timestep there). -1 is 'x0'; T is 'none'."""
+    t = torch.arange(T, dtype=torch.long)
+    if spacing == "leading":
+        step = T // len(desc)
+        return (t - step).clamp(min=-1), t + step
+    asc = torch.as_tensor(sorted(desc), dtype=torch.long)
+    below = torch.searchsorted(asc, t, right=False) - 1
+    above = torch.searchsorted(asc, t, right=True)
+    prev = torch.where(below >= 0, asc[below.clamp(min=0)], torch.full_like(t, -1))
+    up = torch.where(above < len(asc), asc[above.clamp(max=len(asc) - 1)], torch.full_like(t, T))
+    return prev, up
+
+
+class _Scheduler(ConfigMixin):
     """Schedule tables, timesteps, add_noise and the shared plumbing of the three schedulers."""
 
-    _config_keys: tuple = ()
+    order = 1  # model evaluations per timestep (pipelines slice timesteps[start * order:])
+    _prediction_types = PREDICTION_TYPES
 
-    def __init__(self, num_train_timesteps=1000, beta_start=1e-4, beta_end=0.02, beta_schedule="linear",
-                 trained_betas=None, prediction_type="epsilon", timestep_spacing="leading", steps_offset=0,
-                 rescale_betas_zero_snr=False, **extra):
+    def _setup(self, num_train_timesteps, beta_start, beta_end, beta_schedule, trained_betas, prediction_type,
+               timestep_spacing, rescale_betas_zero_snr):
         S._choice("prediction_type", prediction_type, self._prediction_types)
         S._choice("timestep_spacing", timestep_spacing, S.SPACINGS)
-        self.config = SimpleNamespace(num_train_timesteps=num_train_timesteps, beta_start=beta_start,
-                                      beta_end=beta_end, beta_schedule=beta_schedule, trained_betas=trained_betas,
-                                      prediction_type=prediction_type, timestep_spacing=timestep_spacing,
-                                      steps_offset=steps_offset, rescale_betas_zero_snr=rescale_betas_zero_snr,
-                                      **extra)
         betas = S.make_betas(beta_schedule, num_train_timesteps, beta_start, beta_end, trained_betas)
         if rescale_betas_zero_snr:
             betas = S.rescale_zero_terminal_snr(betas)
@@ -64,26 +85,45 @@ class _Scheduler:
         self.num_inference_steps = None
         self.timesteps = torch.arange(num_train_timesteps - 1, -1, -1, dtype=torch.long)
         self._device_cache = {}
-        self._pairs = {}
-        self._view_pairs, self._ts_ref, self._ts_version = {}, None, None
         self._seed = None
         self._offset = 0
-
-    _prediction_types = PREDICTION_TYPES
-
-    @classmethod
-    def from_config(cls, config, **overrides):
-        """Build from a diffusers-style config dict (unknown keys such as '_class_name' are ignored)."""
-        cfg = dict(config)
-        cfg.update(overrides)
-        keys = cls.__init__.__code__.co_varnames[1:cls.__init__.__code__.co_argcount]
-        return cls(**{k: v for k, v in cfg.items() if k in keys})
+        self._use_schedule(torch.arange(-1, num_train_timesteps - 1, dtype=torch.long))
 
     def __len__(self):
         return self.config.num_train_timesteps
 
-    def scale_model_input(self, sample: Tensor, timestep=None) -> Tensor:
+    def scale_model_input(self, sample: Tensor, *args, **kwargs) -> Tensor:
         return sample
+
+    def _use_schedule(self, prev_of: Tensor) -> None:
+        """Adopt `prev_of[t]` (the timestep a step at t goes to) for self.timesteps, and reset the caches."""
+        self._prev_of = prev_of
+        self._device_cache = {k: v for k, v in self._device_cache.items() if k[0] not in ("prev", "up")}
+        self._pairs = {}
+        # Views of this timesteps tensor (until it is modified in place) map storage offset -> pair; the
+        # offset is the index only for a 1-D root tensor with unit stride.
+        ts = self.timesteps
+        ts_ok = ts is not None and ts._base is None and ts.dim() == 1 and ts.is_contiguous() \
+            and ts.storage_offset() == 0
+        self._view_pairs, self._ts_ref = {}, ts if ts_ok else None
+        self._ts_version = ts._version if ts_ok else None
+        if ts_ok and ts.is_cuda:
+            # Built here, outside any CUDA-graph capture, so the steps of a captured loop neither
+            # allocate nor copy from the host (the device tables are made now, once per schedule).
+            self._view_pairs[ts.get_device()] = self._pairs_by_index(ts.device)
+
+    def previous_timestep(self, timestep):
+        """The timestep a step at `timestep` goes to (-1: the final x0); tensors stay on their device."""
+        if isinstance(timestep, Tensor):
+            # take(), not [t]: indexing with a 0-d tensor reads its value on the host (a sync)
+            return self._on("prev", timestep.device, lambda: self._prev_of).take(timestep.long())
+        return int(self._prev_of[self._checked(timestep)])
+
+    def _checked(self, t) -> int:
+        t, T = int(t), self.config.num_train_timesteps
+        if not 0 <= t < T:
+            raise ValueError(f"timestep: expected a value in [0, {T}) (num_train_timesteps), got {t}")
+        return t
 
     # ---- device tables and timestep tensors (cached: no per-step allocation or copy) ----
     def _on(self, key, device, make):
@@ -162,11 +202,20 @@ class _Scheduler:
         return ops.training_target(sample, noise, t, self._table(sample.device), "v_prediction")[1]
 
     def _draw(self, shape, like: Tensor, generator) -> Tensor:
-        """Noise as diffusers' randn_tensor draws it (CPU generators draw on the CPU)."""
-        gen_device = generator.device if generator is not None else like.device
+        """Noise as diffusers' randn_tensor draws it: CPU generators draw on the CPU, and a list of
+        generators draws one sample each."""
+        gens = list(generator) if isinstance(generator, (list, tuple)) else [generator]
+        if len(gens) not in (1, shape[0]):
+            raise ValueError(f"generator: a list of {len(gens)} generators for a batch of {shape[0]}; "
+                             "pass one generator or one per sample")
+        gen_device = gens[0].device
         if gen_device.type != like.device.type and gen_device.type != "cpu":
             raise ValueError(f"generator: a {gen_device.type} generator cannot make {like.device} noise")
-        return torch.randn(shape, generator=generator, device=gen_device, dtype=like.dtype).to(like.device)
+        if len(gens) == 1:
+            return torch.randn(shape, generator=gens[0], device=gen_device, dtype=like.dtype).to(like.device)
+        one = (1, *shape[1:])
+        return torch.cat([torch.randn(one, generator=g, device=gen_device, dtype=like.dtype) for g in gens]
+                         ).to(like.device)
 
     def _threshold(self, model_output: Tensor, sample: Tensor, t: Tensor) -> Tensor:
         """Per-sample dynamic-thresholding value s (Imagen): the quantile of |x0|, clamped to [1, max]."""
@@ -186,67 +235,41 @@ class _Scheduler:
 class DDPMScheduler(_Scheduler):
     """Ho et al. 2020 ancestral sampling; arguments as diffusers.DDPMScheduler."""
 
+    _diffusers_class_name = "DDPMScheduler"
+
+    @records_config
     def __init__(self, num_train_timesteps: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02,
                  beta_schedule: str = "linear", trained_betas=None, variance_type: str = "fixed_small",
                  clip_sample: bool = True, prediction_type: str = "epsilon", thresholding: bool = False,
                  dynamic_thresholding_ratio: float = 0.995, clip_sample_range: float = 1.0,
                  sample_max_value: float = 1.0, timestep_spacing: str = "leading", steps_offset: int = 0,
                  rescale_betas_zero_snr: bool = False):
-        S._choice("variance_type", variance_type, VARIANCE_TYPES)
-        super().__init__(num_train_timesteps, beta_start, beta_end, beta_schedule, trained_betas, prediction_type,
-                         timestep_spacing, steps_offset, rescale_betas_zero_snr, variance_type=variance_type,
-                         clip_sample=clip_sample, thresholding=thresholding,
-                         dynamic_thresholding_ratio=dynamic_thresholding_ratio, clip_sample_range=clip_sample_range,
-                         sample_max_value=sample_max_value)
+        _check_variance_type(variance_type)
+        self._setup(num_train_timesteps, beta_start, beta_end, beta_schedule, trained_betas, prediction_type,
+                    timestep_spacing, rescale_betas_zero_snr)
         self.variance_type = variance_type
         self.custom_timesteps = False
-        self._set_prev(self.timesteps)
 
     def set_timesteps(self, num_inference_steps: Optional[int] = None, device=None,
                       timesteps: Optional[List[int]] = None):
+        """Evenly spaced inference timesteps (config.timestep_spacing), or custom `timesteps`
+        (strictly descending, in [0, num_train_timesteps)); each step goes to the next one."""
         T = self.config.num_train_timesteps
         if (num_inference_steps is None) == (timesteps is None):
             raise ValueError("set_timesteps: pass exactly one of num_inference_steps or timesteps")
         if timesteps is not None:
             ts = np.asarray(timesteps, dtype=np.int64)
-            if np.any(ts[1:] >= ts[:-1]) or ts[0] >= T or ts[-1] < 0:
+            if ts.ndim != 1 or not len(ts) or np.any(ts[1:] >= ts[:-1]) or ts[0] >= T or ts[-1] < 0:
                 raise ValueError(f"timesteps: expected strictly descending ints in [0, {T}), got {list(ts)}")
             self.custom_timesteps, self.num_inference_steps = True, None
         else:
             ts = S.spaced_timesteps(num_inference_steps, T, self.config.timestep_spacing, self.config.steps_offset)
             self.custom_timesteps, self.num_inference_steps = False, num_inference_steps
         self.timesteps = torch.from_numpy(ts.copy()).to(device)
-        self._set_prev(self.timesteps.cpu())
+        self._use_schedule(_prev_by_successor(self.timesteps, T))
 
-    def _set_prev(self, ts: Tensor):
-        """prev_of[t]: the next timestep of the schedule after t (-1 past the end), for device lookups."""
-        T = self.config.num_train_timesteps
-        prev = torch.arange(-1, T - 1, dtype=torch.long)
-        ts = ts.cpu().long()
-        if len(ts) and (ts.max() >= T or ts.min() < 0):
-            raise ValueError(f"timesteps: schedule leaves [0, {T}) (check steps_offset)")
-        prev[ts] = torch.cat([ts[1:], ts.new_tensor([-1])])
-        self._prev_of = prev
-        self._device_cache = {k: v for k, v in self._device_cache.items() if k[0] != "prev"}
-        self._pairs = {}
-        # Views of this timesteps tensor (until it is modified in place) map storage offset -> pair; the
-        # offset is the index only for a 1-D root tensor with unit stride.
-        ts_ok = self.timesteps._base is None and self.timesteps.dim() == 1 and self.timesteps.is_contiguous() \
-            and self.timesteps.storage_offset() == 0
-        self._view_pairs, self._ts_ref = {}, self.timesteps if ts_ok else None
-        self._ts_version = self.timesteps._version
-        if ts_ok and self.timesteps.is_cuda:
-            # Built here, outside any CUDA-graph capture, so the steps of a captured loop neither
-            # allocate nor copy from the host (the device tables are made now, once per schedule).
-            self._view_pairs[self.timesteps.get_device()] = self._pairs_by_index(self.timesteps.device)
-
-    def previous_timestep(self, timestep):
-        if isinstance(timestep, Tensor):
-            return self._on("prev", timestep.device, lambda: self._prev_of)[timestep.long()]
-        return int(self._prev_of[int(timestep)])
-
-    def step(self, model_output: Tensor, timestep, sample: Tensor, generator: Optional[torch.Generator] = None,
-             return_dict: bool = True, variance_noise: Optional[Tensor] = None):
+    def step(self, model_output: Tensor, timestep, sample: Tensor, generator=None, return_dict: bool = True,
+             variance_noise: Optional[Tensor] = None):
         t, tp, table = self._pair(timestep, sample)
         noise, seed, offset = variance_noise, 0, 0
         if noise is None and generator is not None:
@@ -265,33 +288,45 @@ class DDPMScheduler(_Scheduler):
         return SchedulerOutput(prev, x0)
 
 
-class DDIMScheduler(_Scheduler):
+class _Multistep(_Scheduler):
+    """DDIM and PLMS: spaced schedules whose steps go to `_multistep_tables`' previous timestep."""
+
+    def _set_spaced(self, num_inference_steps: int, device, repeat_second: bool = False):
+        T = self.config.num_train_timesteps
+        desc = S.spaced_timesteps(num_inference_steps, T, self.config.timestep_spacing, self.config.steps_offset)
+        if desc.max() >= T:
+            raise ValueError(f"steps_offset: the schedule reaches {int(desc.max())}, past num_train_timesteps - 1")
+        self.num_inference_steps = num_inference_steps
+        # PLMS repeats the second timestep: its first step is a Heun-like double evaluation.
+        ts = np.concatenate([desc[:1], desc[1:2], desc[1:]]) if repeat_second and len(desc) > 1 else desc
+        self.timesteps = torch.from_numpy(ts.astype(np.int64)).to(device)
+        prev_of, self._up_of = _multistep_tables([int(v) for v in desc], T, self.config.timestep_spacing)
+        self._use_schedule(prev_of)
+        if self.timesteps.is_cuda:  # now, not inside a CUDA-graph capture (PLMS's second step reads it)
+            self._on("up", self.timesteps.device, lambda: self._up_of)
+
+
+class DDIMScheduler(_Multistep):
     """Song et al. 2021 (eta = 0 deterministic); arguments as diffusers.DDIMScheduler."""
 
+    _diffusers_class_name = "DDIMScheduler"
+
+    @records_config
     def __init__(self, num_train_timesteps: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02,
                  beta_schedule: str = "linear", trained_betas=None, clip_sample: bool = True,
                  set_alpha_to_one: bool = True, steps_offset: int = 0, prediction_type: str = "epsilon",
                  thresholding: bool = False, dynamic_thresholding_ratio: float = 0.995,
                  clip_sample_range: float = 1.0, sample_max_value: float = 1.0, timestep_spacing: str = "leading",
                  rescale_betas_zero_snr: bool = False):
-        super().__init__(num_train_timesteps, beta_start, beta_end, beta_schedule, trained_betas, prediction_type,
-                         timestep_spacing, steps_offset, rescale_betas_zero_snr, clip_sample=clip_sample,
-                         set_alpha_to_one=set_alpha_to_one, thresholding=thresholding,
-                         dynamic_thresholding_ratio=dynamic_thresholding_ratio, clip_sample_range=clip_sample_range,
-                         sample_max_value=sample_max_value)
+        self._setup(num_train_timesteps, beta_start, beta_end, beta_schedule, trained_betas, prediction_type,
+                    timestep_spacing, rescale_betas_zero_snr)
         self.final_alpha_cumprod = 1.0 if set_alpha_to_one else float(self.alphas_cumprod[0])
 
     def set_timesteps(self, num_inference_steps: int, device=None):
-        ts = S.spaced_timesteps(num_inference_steps, self.config.num_train_timesteps, self.config.timestep_spacing,
-                                self.config.steps_offset)
-        self.num_inference_steps = num_inference_steps
-        self.timesteps = torch.from_numpy(ts.copy()).to(device)
-        DDPMScheduler._set_prev(self, self.timesteps)
-
-    previous_timestep = DDPMScheduler.previous_timestep
+        self._set_spaced(num_inference_steps, device)
 
     def step(self, model_output: Tensor, timestep, sample: Tensor, eta: float = 0.0,
-             use_clipped_model_output: bool = False, generator: Optional[torch.Generator] = None,
+             use_clipped_model_output: bool = False, generator=None,
              variance_noise: Optional[Tensor] = None, return_dict: bool = True):
         if self.num_inference_steps is None:
             raise ValueError("DDIMScheduler.step: call set_timesteps(num_inference_steps) first")
@@ -313,11 +348,22 @@ class DDIMScheduler(_Scheduler):
         return SchedulerOutput(prev, x0)
 
 
-class PLMSScheduler(_Scheduler):
-    """Pseudo linear multistep (Liu et al. 2022): diffusers.PNDMScheduler with skip_prk_steps=True."""
+# PLMS weights of the last 1..4 model outputs (newest first): Adams-Bashforth of orders 1 to 4.
+_AB_WEIGHTS = {1: [1.0], 2: [1.5, -0.5], 3: [23 / 12, -16 / 12, 5 / 12], 4: [55 / 24, -59 / 24, 37 / 24, -9 / 24]}
 
+
+class PLMSScheduler(_Multistep):
+    """Pseudo linear multistep (Liu et al. 2022): diffusers.PNDMScheduler with skip_prk_steps=True.
+
+    Each step starts at the `timestep` it is given (so a loop may start part-way, as img2img does)
+    and keeps diffusers' history: the first step is taken twice, the second time (counter 1) from
+    the first step's sample, starting at the timestep above the given one, with the mean of both
+    model outputs; later steps use Adams-Bashforth on the last 2-4 outputs."""
+
+    _diffusers_class_name = "PNDMScheduler"
     _prediction_types = ("epsilon", "v_prediction")
 
+    @records_config
     def __init__(self, num_train_timesteps: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02,
                  beta_schedule: str = "linear", trained_betas=None, skip_prk_steps: bool = True,
                  set_alpha_to_one: bool = False, prediction_type: str = "epsilon",
@@ -325,52 +371,58 @@ class PLMSScheduler(_Scheduler):
         if not skip_prk_steps:
             raise ValueError("skip_prk_steps: PLMSScheduler runs PLMS only; pass skip_prk_steps=True "
                              "(the Runge-Kutta warm-up of PNDM is not implemented)")
-        super().__init__(num_train_timesteps, beta_start, beta_end, beta_schedule, trained_betas, prediction_type,
-                         timestep_spacing, steps_offset, False, skip_prk_steps=True,
-                         set_alpha_to_one=set_alpha_to_one)
+        self._setup(num_train_timesteps, beta_start, beta_end, beta_schedule, trained_betas, prediction_type,
+                    timestep_spacing, False)
         self.final_alpha_cumprod = 1.0 if set_alpha_to_one else float(self.alphas_cumprod[0])
         self.timesteps = None
+        self._reset_history()
 
-    def set_timesteps(self, num_inference_steps: int, device=None):
-        T, n = self.config.num_train_timesteps, num_inference_steps
-        desc = S.spaced_timesteps(n, T, self.config.timestep_spacing, self.config.steps_offset)
-        self.num_inference_steps = n
-        self._desc = [int(v) for v in desc]  # distinct timesteps, descending
-        # The second timestep is repeated: PLMS's first step is a Heun-like double evaluation.
-        ts = np.concatenate([desc[:1], desc[1:2], desc[1:]]) if n > 1 else desc
-        self.timesteps = torch.from_numpy(ts.astype(np.int64)).to(device)
+    def _reset_history(self):
         self.ets: List[Tensor] = []
         self.counter = 0
         self.cur_sample = None
 
-    def _pair(self):
-        """(t, t_prev) for the current counter: counter 1 redoes the first step from the start sample."""
-        d, c = self._desc, self.counter
-        i = 0 if c <= 1 else c - 1
-        return d[i], (d[i + 1] if i + 1 < len(d) else -1)
+    def set_timesteps(self, num_inference_steps: int, device=None):
+        self._set_spaced(num_inference_steps, device, repeat_second=True)
+        self._reset_history()
+
+    def _redo_pair(self, timestep, device):
+        """(t_from, t, table) of the counter-1 step, which goes to `timestep` from the timestep above
+        it (diffusers' t + T // n for 'leading'); device tensors are gathered without a host read."""
+        table = self._table(device)
+        if isinstance(timestep, Tensor) and (timestep.device.type != "cpu" or timestep.numel() != 1):
+            t = self._t(timestep, device)
+            return self._on("up", device, lambda: self._up_of).take(t.long()), t, table
+        t = self._checked(timestep)
+        up = int(self._up_of[t])
+        if up >= self.config.num_train_timesteps:
+            raise ValueError(f"timestep: the second PLMS step goes to t={t} from the timestep above it, but there "
+                             f"is none in [0, {self.config.num_train_timesteps}); pass the schedule's timesteps")
+        return self._t(up, device), self._t(t, device), table
 
     def step(self, model_output: Tensor, timestep, sample: Tensor, return_dict: bool = True):
         if self.num_inference_steps is None:
             raise ValueError("PLMSScheduler.step: call set_timesteps(num_inference_steps) first")
-        t, tp = self._pair()
-        if self.counter != 1:
+        if self.counter == 1:
+            t, tp, table = self._redo_pair(timestep, sample.device)
+        else:
+            t, tp, table = self._pair(timestep, sample)
             self.ets = self.ets[-3:] + [model_output]
-        if len(self.ets) == 1 and self.counter == 0:
-            outs, w = [model_output], [1.0]
+        if self.counter == 0:
+            outs, w = [model_output], _AB_WEIGHTS[1]
             self.cur_sample = sample
-        elif len(self.ets) == 1 and self.counter == 1:
+        elif self.counter == 1:
             outs, w = [model_output, self.ets[-1]], [0.5, 0.5]
             sample, self.cur_sample = self.cur_sample, None
-        elif len(self.ets) == 2:
-            outs, w = self.ets[::-1], [1.5, -0.5]
-        elif len(self.ets) == 3:
-            outs, w = self.ets[::-1], [23 / 12, -16 / 12, 5 / 12]
         else:
-            outs, w = self.ets[::-1], [55 / 24, -59 / 24, 37 / 24, -9 / 24]
-        dev = sample.device
-        prev = ops.plms_step(sample, outs, w, self._t(t, dev), self._t(tp, dev), self._table(dev),
-                             self.config.prediction_type, self.final_alpha_cumprod)
+            outs = self.ets[::-1]
+            w = _AB_WEIGHTS[len(outs)]
+        prev = ops.plms_step(sample, outs, w, t, tp, table, self.config.prediction_type, self.final_alpha_cumprod)
         self.counter += 1
         if not return_dict:
             return (prev,)
         return SchedulerOutput(prev, None)
+
+
+for _cls in (DDPMScheduler, DDIMScheduler, PLMSScheduler):
+    _cls._related = (DDPMScheduler, DDIMScheduler, PLMSScheduler)
