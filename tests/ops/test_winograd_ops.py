@@ -143,6 +143,14 @@ def test_training_conv_gradients(padding):
 
 def test_training_block_runs_winograd_and_matches_eager():
     from vision_ext.nn import functional as vf
+    previous = vnn.set_conv_autotune(False)  # the fixed rule: Winograd for eligible layers, no measurement
+    try:
+        _training_block_runs_winograd_and_matches_eager(vf)
+    finally:
+        vnn.set_conv_autotune(previous)
+
+
+def _training_block_runs_winograd_and_matches_eager(vf):
     torch.manual_seed(0)
     block = vnn.BasicBlock(64, 64).train()
     ref = copy.deepcopy(block)

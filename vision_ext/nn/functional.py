@@ -13,6 +13,7 @@ from torch import nn
 
 from vision_ext.nn.conv_choice import winograd_wins
 from vision_ext.ops import residual as ops
+from vision_ext.ops.layout import to_channels_last
 
 
 def preferred_layout(x: torch.Tensor) -> torch.Tensor:
@@ -21,14 +22,15 @@ def preferred_layout(x: torch.Tensor) -> torch.Tensor:
     Networks call this once on their (3-channel, cheap) input; blocks keep the caller's layout.
     """
     if x.device.type == "cpu" and x.dim() == 4 and x.is_floating_point():
-        return x.contiguous(memory_format=torch.channels_last)
+        return to_channels_last(x)
     return x
 
 
 def layout_for(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
-    """A block's input in channels_last when its 3x3 conv runs packed Winograd (NHWC), converted
-    once at block entry so the residual does not get converted again."""
-    if getattr(conv, "winograd_weight", None) is not None:
+    """A block's input in channels_last for CPU inference (oneDNN's NHWC convolutions and our packed
+    Winograd kernel both work in NHWC; NCHW 1x1 convs reorder on every call, 5x slower on AVX2),
+    converted once at block entry so the residual does not get converted again."""
+    if getattr(conv, "winograd_weight", None) is not None or not torch.is_grad_enabled():
         return preferred_layout(x)
     return x
 

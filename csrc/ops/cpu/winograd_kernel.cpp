@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../winograd_generic.h"
+#include "layout_cpu.h"
 #include "simd/winograd_simd.h"
 
 namespace vision_ext::cpu {
@@ -38,29 +39,6 @@ void run(const WinogradProblem& p, const WinogradSplit& s) {
     std::vector<float> v(vsize), m(msize);
     kernels.run_items(p, s, i0, i1, v.data(), m.data());
   });
-}
-
-// x in channels_last memory format (a no-op when it already is). ATen's generic strided copy
-// moves about 1 GB/s here; the kernel's register transposes run at memory speed.
-at::Tensor channels_last_cpu(const at::Tensor& x) {
-  if (x.is_contiguous(at::MemoryFormat::ChannelsLast)) return x;
-  if (x.scalar_type() != at::kFloat || !x.is_contiguous() || x.dim() != 4)
-    return x.contiguous(at::MemoryFormat::ChannelsLast);
-  at::Tensor out = at::empty_like(x, at::MemoryFormat::ChannelsLast);
-  const int64_t N = x.size(0), C = x.size(1), P = x.size(2) * x.size(3);
-  constexpr int64_t kChannels = 16, kPixels = 256;  // a strip of 16 KiB in, 16 KiB out
-  const int64_t cb = (C + kChannels - 1) / kChannels, pb = (P + kPixels - 1) / kPixels;
-  const float* in = x.data_ptr<float>();
-  float* o = out.data_ptr<float>();
-  const WinogradKernels& kernels = winograd_kernels();
-  at::parallel_for(0, N * cb * pb, 1, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const int64_t n = i / (cb * pb), c0 = i / pb % cb * kChannels, q0 = i % pb * kPixels;
-      kernels.nchw_to_nhwc(in + n * C * P, o + n * C * P, C, P, c0, std::min(C, c0 + kChannels), q0,
-                           std::min(P, q0 + kPixels));
-    }
-  });
-  return out;
 }
 
 at::Tensor conv3x3_winograd_cpu(const at::Tensor& x_in, const at::Tensor& packed, const std::optional<at::Tensor>& bias,

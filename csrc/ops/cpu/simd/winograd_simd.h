@@ -48,9 +48,6 @@ struct WinogradKernels {
   // 36 * winograd_padded_plane(tiles_per_block * C) and (... * K) floats.
   void (*run_items)(const WinogradProblem& p, const WinogradSplit& split, int64_t i0, int64_t i1, float* v,
                     float* m);
-  // out[q][c] = in[c][q] for channels [c0, c1) and pixels [q0, q1) of one C x P image.
-  void (*nchw_to_nhwc)(const float* in, float* out, int64_t C, int64_t P, int64_t c0, int64_t c1, int64_t q0,
-                       int64_t q1);
 };
 
 }  // namespace vision_ext::cpu
