@@ -31,9 +31,17 @@ class BatchEncoding(dict):
             raise AttributeError(name) from None
 
 
-def _token_text(value) -> Optional[str]:
-    """A special token as the configs store it: a string or {'content': ...}."""
-    return value.get("content") if isinstance(value, dict) else value
+_FLAGS = ("single_word", "lstrip", "rstrip", "normalized")
+
+
+def _special_token(value):
+    """A special token as the configs store it, a string or {'content': ..., 'normalized': ...}, as
+    tokenizers.AddedToken (a normalized one also matches after lower-casing, as in transformers)."""
+    from tokenizers import AddedToken
+
+    if isinstance(value, dict):
+        return AddedToken(value["content"], special=True, **{k: bool(value[k]) for k in _FLAGS if k in value})
+    return AddedToken(value, special=True, normalized=False)
 
 
 def _read_special(folder: str) -> dict:
@@ -45,7 +53,7 @@ def _read_special(folder: str) -> dict:
                 cfg = json.load(f)
             for key in _DEFAULTS:
                 if cfg.get(key) is not None:
-                    out[key] = _token_text(cfg[key])
+                    out[key] = cfg[key]
             if cfg.get("model_max_length") is not None:
                 out["model_max_length"] = cfg["model_max_length"]
     return out
@@ -75,18 +83,22 @@ def _bpe_from_files(folder: str, unk: str):
 class CLIPTokenizer:
     """`tokenizer(prompts, padding="max_length", max_length=77, truncation=True, return_tensors="pt")`."""
 
-    def __init__(self, backend, bos_token: str = "<|startoftext|>", eos_token: str = "<|endoftext|>",
-                 pad_token: str = "<|endoftext|>", unk_token: str = "<|endoftext|>",
-                 model_max_length: Optional[int] = None):
-        from tokenizers import AddedToken
-
+    def __init__(self, backend, bos_token="<|startoftext|>", eos_token="<|endoftext|>", pad_token="<|endoftext|>",
+                 unk_token="<|endoftext|>", model_max_length: Optional[int] = None):
+        """backend: a tokenizers.Tokenizer; the special tokens as strings (matched in the raw text) or
+        config dicts ({'content': ..., 'normalized': ...})."""
         self.backend = backend
         self.backend.no_truncation()
         self.backend.no_padding()
-        specials = [bos_token, eos_token, pad_token, unk_token]
-        # Special tokens are matched in the raw text, before normalisation (transformers does the same).
-        backend.add_special_tokens([AddedToken(t, normalized=False, special=True) for t in dict.fromkeys(specials)])
-        self.bos_token, self.eos_token, self.pad_token, self.unk_token = specials
+        tokens = [_special_token(t) for t in (bos_token, eos_token, unk_token, pad_token)]
+        # As transformers: tokens a tokenizer.json already lists keep their stored flags; when two names
+        # share a token (SD pads with <|endoftext|>), the later name's flags win.
+        known = {t.content for t in backend.get_added_tokens_decoder().values()}
+        new = {t.content: t for t in tokens if t.content not in known}
+        if new:
+            backend.add_special_tokens(list(new.values()))
+        self.bos_token, self.eos_token, self.unk_token, self.pad_token = [t.content for t in tokens]
+        specials = [self.bos_token, self.eos_token, self.pad_token, self.unk_token]
         ids = [backend.token_to_id(t) for t in specials]
         missing = [t for t, i in zip(specials, ids) if i is None]
         if missing:
@@ -105,7 +117,7 @@ class CLIPTokenizer:
 
             backend = Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
         elif all(os.path.isfile(os.path.join(folder, f)) for f in ("vocab.json", "merges.txt")):
-            backend = _bpe_from_files(folder, special["unk_token"])
+            backend = _bpe_from_files(folder, _special_token(special["unk_token"]).content)
         else:
             raise FileNotFoundError(f"CLIPTokenizer.from_pretrained: {folder} has neither tokenizer.json nor "
                                     "vocab.json + merges.txt")
