@@ -69,3 +69,16 @@ def test_bad_configs_and_inputs(tmp_path):
         ours(torch.randn(2, 4, 8, 8), torch.tensor([1, 2, 3]), torch.randn(2, 3, 32))
     with pytest.raises(FileNotFoundError, match="config.json is missing"):
         UNet2DConditionModel.from_pretrained(tmp_path)
+
+
+def test_fp16_variant_files(tmp_path):
+    """diffusion_pytorch_model.fp16.safetensors: variant= finds it, torch_dtype= sets the dtype."""
+    peer = sd_tiny.unet().half()
+    peer.save_pretrained(tmp_path, variant="fp16")
+    with pytest.raises(FileNotFoundError, match="variant="):
+        UNet2DConditionModel.from_pretrained(tmp_path)
+    ours = UNet2DConditionModel.from_pretrained(tmp_path, variant="fp16", torch_dtype=torch.float16)
+    assert ours.dtype == torch.float16
+    theirs = peer.state_dict()
+    for key, value in ours.state_dict().items():
+        assert torch.equal(value, theirs[key]), key
