@@ -1,14 +1,13 @@
 """The Stable Diffusion VAE (Kingma & Welling 2014 with a KL-regularised latent; diffusers'
 AutoencoderKL config and state-dict keys): encode images to a diagonal Gaussian over latents,
 decode latents to images."""
-import os
-from typing import List, Optional
+from typing import Optional
 
 import torch
 from torch import nn
 
 from vision_ext.sd.config import record
-from vision_ext.sd.loading import load_component
+from vision_ext.sd.loading import FromPretrained
 from vision_ext.sd.noise import Generator, randn
 from vision_ext.sd.norm import GroupNorm, activation
 from vision_ext.sd.outputs import AutoencoderKLOutput, DecoderOutput
@@ -106,7 +105,7 @@ def _rename_legacy_attention(key: str) -> str:
     return key
 
 
-class AutoencoderKL(nn.Module):
+class AutoencoderKL(FromPretrained, nn.Module):
     """encode(x [B, 3, H, W]).latent_dist -> DiagonalGaussianDistribution over [B, latent, H/f, W/f];
     decode(z).sample -> [B, 3, H, W]; f = 2^(len(block_out_channels) - 1). Images are in [-1, 1];
     diffusion runs on latents * config.scaling_factor."""
@@ -133,18 +132,7 @@ class AutoencoderKL(nn.Module):
         self.quant_conv = nn.Conv2d(2 * latent_channels, 2 * latent_channels, 1) if use_quant_conv else None
         self.post_quant_conv = nn.Conv2d(latent_channels, latent_channels, 1) if use_post_quant_conv else None
 
-    @classmethod
-    def from_config(cls, config: dict) -> "AutoencoderKL":
-        from vision_ext.sd.config import init_args
-
-        return cls(**init_args(cls, config))
-
-    @classmethod
-    def from_pretrained(cls, folder, subfolder: Optional[str] = None, variant: Optional[str] = None,
-                        torch_dtype: Optional[torch.dtype] = None) -> "AutoencoderKL":
-        """Load a diffusers `vae/` folder (config.json + diffusion_pytorch_model.safetensors or .bin)."""
-        return load_component(cls, os.path.join(folder, subfolder) if subfolder else folder, variant, torch_dtype,
-                              rename=_rename_legacy_attention)
+    _rename = staticmethod(_rename_legacy_attention)
 
     @property
     def dtype(self) -> torch.dtype:

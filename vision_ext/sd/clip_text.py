@@ -1,15 +1,14 @@
 """CLIP's text transformer (Radford et al. 2021), equivalent to transformers' CLIPTextModel (same
 config keys and state-dict keys): token + position embeddings, pre-LayerNorm causal self-attention
 layers, final LayerNorm; pooled output = the end-of-text token's state."""
-import os
 from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vision_ext.sd.config import init_args, record
-from vision_ext.sd.loading import load_component
+from vision_ext.sd.config import record
+from vision_ext.sd.loading import FromPretrained
 from vision_ext.sd.outputs import CLIPTextOutput
 
 _ACTIVATIONS = {"quick_gelu": lambda x: x * torch.sigmoid(1.702 * x), "gelu": F.gelu,
@@ -72,13 +71,13 @@ class CLIPEncoder(nn.Module):
         self.layers = nn.ModuleList(layers)
 
 
-def _rename(key: str) -> Optional[str]:
+def _rename_hub_keys(key: str) -> Optional[str]:
     """Hub checkpoints (transformers 4) prefix every key with text_model. and store position_ids."""
     key = key[len("text_model."):] if key.startswith("text_model.") else key
     return None if key == "embeddings.position_ids" else key
 
 
-class CLIPTextModel(nn.Module):
+class CLIPTextModel(FromPretrained, nn.Module):
     """forward(input_ids [B, N]) -> .last_hidden_state [B, N, hidden], .pooler_output [B, hidden]."""
 
     def __init__(self, vocab_size: int = 49408, hidden_size: int = 512, intermediate_size: int = 2048,
@@ -95,16 +94,7 @@ class CLIPTextModel(nn.Module):
                                                      hidden_act, layer_norm_eps) for _ in range(num_hidden_layers)])
         self.final_layer_norm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)
 
-    @classmethod
-    def from_config(cls, config: dict) -> "CLIPTextModel":
-        return cls(**init_args(cls, config))
-
-    @classmethod
-    def from_pretrained(cls, folder, subfolder: Optional[str] = None, variant: Optional[str] = None,
-                        torch_dtype: Optional[torch.dtype] = None) -> "CLIPTextModel":
-        """Load a transformers `text_encoder/` folder (config.json + model.safetensors or pytorch_model.bin)."""
-        return load_component(cls, os.path.join(folder, subfolder) if subfolder else folder, variant, torch_dtype,
-                              rename=_rename)
+    _rename = staticmethod(_rename_hub_keys)
 
     @property
     def dtype(self) -> torch.dtype:

@@ -96,3 +96,24 @@ def load_component(cls, folder, variant=None, torch_dtype=None, rename=None):
     if torch_dtype is not None:
         model = model.to(torch_dtype)
     return model.eval()
+
+
+class FromPretrained:
+    """from_config / from_pretrained for a model whose __init__ takes the config's keys.
+    `_rename` maps stored state-dict keys to ours (None: they already match)."""
+
+    _rename = None
+
+    @classmethod
+    def from_config(cls, config: dict):
+        from vision_ext.sd.config import init_args
+
+        return cls(**init_args(cls, config))
+
+    @classmethod
+    def from_pretrained(cls, folder, subfolder: Optional[str] = None, variant: Optional[str] = None,
+                        torch_dtype: Optional[torch.dtype] = None):
+        """Load a component folder from disk: config.json plus its weights (variant='fp16' for
+        *.fp16.safetensors); torch_dtype casts the loaded model."""
+        folder = os.path.join(folder, subfolder) if subfolder else folder
+        return load_component(cls, folder, variant, torch_dtype, cls._rename)

@@ -12,6 +12,7 @@ from typing import List, Optional, Sequence, Union
 
 import torch
 
+from vision_ext.sd.config import Config
 from vision_ext.sd.loading import check_folder
 
 MAX_LENGTH = 77  # CLIP's text context
@@ -21,14 +22,8 @@ _DEFAULTS = {"bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "unk_
              "pad_token": "<|endoftext|>"}
 
 
-class BatchEncoding(dict):
+class BatchEncoding(Config):
     """{'input_ids', 'attention_mask'} with attribute access, as transformers' tokenizers return."""
-
-    def __getattr__(self, name):
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
 
 
 _FLAGS = ("single_word", "lstrip", "rstrip", "normalized")

@@ -1,6 +1,5 @@
 """The text-conditioned U-Net of Stable Diffusion 1.x/2.x (diffusers' UNet2DConditionModel layout,
 config keys and state-dict keys), configurable down to the tiny test sizes."""
-import os
 from typing import Optional
 
 import torch
@@ -8,7 +7,7 @@ from torch import nn
 
 from vision_ext.sd.config import init_args, per_block, record
 from vision_ext.sd.embeddings import TimestepEmbedding, sinusoidal_timesteps
-from vision_ext.sd.loading import load_component
+from vision_ext.sd.loading import FromPretrained
 from vision_ext.sd.norm import GroupNorm, activation
 from vision_ext.sd.outputs import UNet2DConditionOutput
 from vision_ext.sd.unet_blocks import DOWN_BLOCKS, MID_BLOCKS, UP_BLOCKS, _Common, UNetMidBlock2DCrossAttn
@@ -25,7 +24,7 @@ _UNSUPPORTED = {"class_embed_type": None, "addition_embed_type": None, "encoder_
                 "addition_time_embed_dim": None}
 
 
-class UNet2DConditionModel(nn.Module):
+class UNet2DConditionModel(FromPretrained, nn.Module):
     """forward(sample [B, C, H, W], timestep, encoder_hidden_states [B, N, D]).sample -> [B, out, H, W].
 
     `attention_head_dim` is, as in diffusers' SD configs, the number of heads when
@@ -106,12 +105,6 @@ class UNet2DConditionModel(nn.Module):
     def from_config(cls, config: dict) -> "UNet2DConditionModel":
         known = set(init_args(cls, config)) | set(_UNSUPPORTED)
         return cls(**{k: v for k, v in config.items() if k in known})
-
-    @classmethod
-    def from_pretrained(cls, folder, subfolder: Optional[str] = None, variant: Optional[str] = None,
-                        torch_dtype: Optional[torch.dtype] = None) -> "UNet2DConditionModel":
-        """Load a diffusers `unet/` folder (config.json + diffusion_pytorch_model.safetensors or .bin)."""
-        return load_component(cls, os.path.join(folder, subfolder) if subfolder else folder, variant, torch_dtype)
 
     @property
     def dtype(self) -> torch.dtype:
