@@ -134,3 +134,15 @@ def test_bad_inputs(pipes, tmp_path):
         StableDiffusionPipeline.from_pretrained("runwayml/stable-diffusion-v1-5")
     with pytest.raises(FileNotFoundError, match="model_index.json"):
         StableDiffusionPipeline.from_pretrained(tmp_path)
+
+
+def test_long_prompt_warns_and_default_size(pipes):
+    ours, peer, _ = pipes
+    long = " ".join(["horse"] * 100)
+    with pytest.warns(UserWarning, match="dropped"):
+        a = ours(long, num_inference_steps=2, guidance_scale=1.0, output_type="np",
+                 generator=torch.Generator().manual_seed(0)).images
+    b = peer(long, num_inference_steps=2, guidance_scale=1.0, output_type="np",
+             generator=torch.Generator().manual_seed(0)).images
+    assert a.shape == b.shape == (1, 16, 16, 3)  # unet sample_size 8 x vae factor 2
+    _close(a, b)

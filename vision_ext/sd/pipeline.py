@@ -2,6 +2,7 @@
 (model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/), on our models and our
 schedulers, with classifier-free guidance (Ho & Salimans 2022)."""
 import os
+import warnings
 from typing import List, Optional, Union
 
 import numpy as np
@@ -88,6 +89,10 @@ class StableDiffusionPipeline:
 
     @torch.no_grad()
     def _embed(self, prompts: List[str], max_length: int) -> torch.Tensor:
+        for text, ids in zip(prompts, self.tokenizer(prompts).input_ids):
+            if len(ids) > max_length:
+                warnings.warn(f"prompt {text[:40]!r}...: {len(ids)} tokens, CLIP reads {max_length}; the text past "
+                              f"token {max_length - 2} is dropped: {self.tokenizer.decode(ids[max_length - 1:])!r}")
         ids = self.tokenizer(prompts, padding="max_length", max_length=max_length, truncation=True,
                              return_tensors="pt").input_ids
         return self.text_encoder(ids.to(self.device)).last_hidden_state
@@ -129,8 +134,10 @@ class StableDiffusionPipeline:
         """Generate images. sampler: 'ddim', 'ddpm' or 'plms' (a fresh scheduler with the folder's
         schedule), or None for self.scheduler. output_type: 'pil' (list of PIL images), 'np'
         ([B, H, W, 3] floats in [0, 1]), 'pt' ([B, 3, H, W] tensor in [0, 1]) or 'latent'."""
-        default = self.unet.config.sample_size * self.vae_scale_factor if self.unet.config.sample_size else 512
-        height, width = height or default, width or default
+        size = self.unet.config.sample_size or 64
+        size_h, size_w = (size, size) if isinstance(size, int) else size
+        height = height or size_h * self.vae_scale_factor
+        width = width or size_w * self.vae_scale_factor
         self._check(height, width, num_inference_steps, guidance_scale, output_type, num_images_per_prompt)
         guided = guidance_scale > 1.0
         embeds = self.encode_prompt(prompt, num_images_per_prompt, guided, negative_prompt)
