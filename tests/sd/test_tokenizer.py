@@ -13,7 +13,8 @@ from vision_ext.sd import CLIPTokenizer
 TRICKY = [
     "a photo of an astronaut riding a horse on the moon", "", " ", "   leading and trailing   ",
     "A Photo Of A CAT", "UPPER lower MiXeD", "caf\u00e9 cr\u00e8me", "cafe\u0301 (combining accent: NFC)",
-    "\u65e5\u672c\u8a9e\u306e\u30c6\u30ad\u30b9\u30c8", "emoji \U0001f642\U0001f680 and \u2603", "\uff26\uff55\uff4c\uff4c width",
+    "\u65e5\u672c\u8a9e\u306e\u30c6\u30ad\u30b9\u30c8", "emoji \U0001f642\U0001f680 and \u2603",
+    "\uff26\uff55\uff4c\uff4c width",
     "tabs\tand\nnewlines\r\nand\u00a0nbsp", "it's isn't we're they've I'm you'll he'd",
     "IT'S SHOUTED", "punctuation!!! ...?? --- ,,, ;;", "(parens) [brackets] {braces} <angles>", "numbers 1999 3.14 42%",
     "<|endoftext|> in the middle", "<|startoftext|>at the start", "<|ENDOFTEXT|> upper-case special",

@@ -11,8 +11,8 @@ def register(sub):
     p = sub.add_parser("sd", help="Stable Diffusion: generate images from a diffusers-format SD folder",
                        description=("Stable Diffusion 1.x/2.x on vision_ext's models (vision_ext.sd); the checkpoint "
                                     "is a local diffusers-format folder (nothing is downloaded).\n\nExamples:\n"
-                                    "  vision-ext sd generate \"a photo of a cat\" --checkpoint ./stable-diffusion-v1-5 "
-                                    "-o cat.png\n"
+                                    "  vision-ext sd generate \"a photo of a cat\" "
+                                    "--checkpoint ./stable-diffusion-v1-5 -o cat.png\n"
                                     "  vision-ext sd generate \"a castle\" --checkpoint SD --sampler ddim --steps 30 "
                                     "--num-images 4 --seed 1 -o castle.png"),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
