@@ -12,6 +12,8 @@ from vision_ext import ops  # noqa: F401  (fake kernels, autograd, CPU-only CUDA
 from vision_ext import nn, models  # noqa: F401
 from vision_ext import diffusion  # noqa: F401
 from vision_ext import features  # noqa: F401
+from vision_ext import sd  # noqa: F401
 
-__all__ = ["build_info", "cpu_capability", "set_cpu_capability", "ops", "nn", "models", "diffusion", "features"]
+__all__ = ["build_info", "cpu_capability", "set_cpu_capability", "ops", "nn", "models", "diffusion", "features",
+           "sd"]
 __version__ = "0.1.0"
