@@ -34,7 +34,7 @@ def build_info() -> dict:
     """Build facts: CUDA kernels present, CPU levels compiled / supported / selected, threading, versions, ops."""
     flags = _C.build_flags()
     ops = sorted(n.split("::", 1)[1] for n in torch._C._dispatch_get_all_op_names()
-                 if n.startswith("vision_ext::") and not n.startswith("vision_ext::_cpu_"))
+                 if n.startswith("vision_ext::") and "cpu_capabilit" not in n)
     return {
         "version": "0.1.0",
         "cuda_kernels": bool(flags["cuda"]),
