@@ -230,11 +230,12 @@ class DDPMScheduler(_Scheduler):
         self._device_cache = {k: v for k, v in self._device_cache.items() if k[0] != "prev"}
         self._pairs = {}
         # Views of this timesteps tensor (until it is modified in place) map storage offset -> pair; the
-        # offset is the index only for a 1-D root tensor with unit stride.
+        # offset is the index only for a 1-D root tensor with unit stride. An inference tensor (made under
+        # torch.inference_mode) has no version counter to tell an in-place edit: it takes the slower path.
         ts_ok = self.timesteps._base is None and self.timesteps.dim() == 1 and self.timesteps.is_contiguous() \
-            and self.timesteps.storage_offset() == 0
+            and self.timesteps.storage_offset() == 0 and not self.timesteps.is_inference()
         self._view_pairs, self._ts_ref = {}, self.timesteps if ts_ok else None
-        self._ts_version = self.timesteps._version
+        self._ts_version = self.timesteps._version if ts_ok else None
         if ts_ok and self.timesteps.is_cuda:
             # Built here, outside any CUDA-graph capture, so the steps of a captured loop neither
             # allocate nor copy from the host (the device tables are made now, once per schedule).
