@@ -128,15 +128,26 @@ class _Scheduler:
         step allocates nothing here; other tensors are gathered on their device without a host read."""
         if isinstance(timestep, Tensor):
             if timestep.device.type != "cpu" or timestep.numel() != 1:
+                if timestep.device.type == "cpu" and timestep.numel():
+                    self._check_timestep(timestep.min().item(), timestep.max().item())
                 t = self._t(timestep, device)
                 return t, self.previous_timestep(t), self._table(device)
             timestep = int(timestep)
         key = (timestep, device)
         hit = self._pairs.get(key)
         if hit is None:
+            self._check_timestep(timestep, timestep)
             hit = self._pairs[key] = (self._t(timestep, device), self._t(self.previous_timestep(timestep), device),
                                       self._table(device))
         return hit
+
+    def _check_timestep(self, low, high) -> None:
+        """A clear error for timesteps outside the schedule (an index error deeper down otherwise)."""
+        T = self.config.num_train_timesteps
+        if low < 0 or high >= T:
+            bad = low if low < 0 else high
+            raise ValueError(f"timestep: {bad} is outside the schedule's [0, {T - 1}]; step with the values of "
+                             "scheduler.timesteps (after set_timesteps(num_inference_steps))")
 
     def _philox(self):
         """(seed, offset) for in-kernel noise: seeded once from torch's default generator, so
@@ -148,7 +159,7 @@ class _Scheduler:
 
     def set_seed(self, seed: int) -> None:
         """Fix the Philox stream used when `step` gets neither a generator nor noise."""
-        self._seed, self._offset = int(seed), 0
+        self._seed, self._offset = ops.philox_int("seed", seed), 0
 
     def add_noise(self, original_samples: Tensor, noise: Tensor, timesteps) -> Tensor:
         """x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) noise, one fused pass, fp32+ coefficients."""
