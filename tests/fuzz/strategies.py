@@ -9,6 +9,8 @@ FLOATS = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 
 def arrange(t: torch.Tensor, layout: str) -> torch.Tensor:
     """The same values as `t` in another memory layout."""
+    if t.dim() == 0:
+        return t
     if layout == "channels_last" and t.dim() == 4:
         return t.contiguous(memory_format=torch.channels_last)
     if layout == "sliced":
