@@ -62,7 +62,8 @@ def test_training_target_matches_formula(sandbox, data, pred, gamma):
     a, s = _b(ab.sqrt(), x), _b((1 - ab).sqrt(), x)
     xd, nd = x.double(), n.double()
     close(xt, a * xd + s * nd, dtype, non_finite_inputs=special)
-    close(target, {"epsilon": nd, "sample": xd, "v_prediction": a * nd - s * xd}[pred], dtype, non_finite_inputs=special)
+    want = {"epsilon": nd, "sample": xd, "v_prediction": a * nd - s * xd}[pred]
+    close(target, want, dtype, non_finite_inputs=special)
     snr = ab / (1 - ab)
     capped = snr.clamp(max=gamma)
     want_w = torch.ones_like(snr) if gamma <= 0 else {"epsilon": capped / snr, "sample": capped,

@@ -96,8 +96,8 @@ def test_bn_add_relu_matches_batch_statistics(sandbox, data, relu, eps):
 
 
 # fp16/bf16: test_winograd_half_precision_is_as_accurate_as_conv2d (a kernel accuracy gap, xfail).
-@given(data=activations(max_c=6, max_hw=9, dtypes=(torch.float32, torch.float64)), c_out=st.integers(1, 6), padding=st.integers(0, 2), bias=st.booleans(),
-       inner=st.booleans(), outer=st.booleans())
+@given(data=activations(max_c=6, max_hw=9, dtypes=(torch.float32, torch.float64)), c_out=st.integers(1, 6),
+       padding=st.integers(0, 2), bias=st.booleans(), inner=st.booleans(), outer=st.booleans())
 def test_conv3x3_winograd_matches_conv2d(sandbox, data, c_out, padding, bias, inner, outer):
     from sandbox import OpError
 
