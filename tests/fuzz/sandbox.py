@@ -90,6 +90,15 @@ class Sandbox:
             raise OpError(reply[1], reply[2])
         return reply[1]
 
+    def expect_error(self, path: str, *args, **kwargs) -> OpError:
+        """The call must fail with a clear error (ValueError/RuntimeError/TypeError with a message)."""
+        try:
+            self.call(path, *args, **kwargs)
+        except OpError as err:
+            assert err.type_name in ("ValueError", "RuntimeError", "TypeError") and err.message, err
+            return err
+        raise AssertionError(f"{path} accepted bad arguments: {_describe(args)} {_describe(kwargs)}")
+
     def close(self):
         if self.proc is not None and self.proc.poll() is None:
             self.proc.stdin.close()

@@ -147,10 +147,5 @@ BAD_CALLS = [
 @pytest.mark.parametrize("op,kwargs", BAD_CALLS, ids=[f"{o}-{list(k)[0]}={list(k.values())[0]}" for o, k in BAD_CALLS])
 @pytest.mark.parametrize("shape", [(12, 12), (1, 1), (0, 5)])
 def test_bad_arguments_are_clear_errors(sandbox, op, kwargs, shape):
-    from sandbox import OpError
-
-    with pytest.raises(OpError) as err:
-        sandbox.call(F + op, torch.zeros(shape, dtype=torch.uint8), **kwargs)
-    assert err.value.type_name in ("ValueError", "RuntimeError", "TypeError")
-    name = list(kwargs)[0]
-    assert name in err.value.message, err.value.message
+    err = sandbox.expect_error(F + op, torch.zeros(shape, dtype=torch.uint8), **kwargs)
+    assert list(kwargs)[0] in err.message, err.message
