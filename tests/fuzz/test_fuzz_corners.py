@@ -57,11 +57,11 @@ def test_responses_match_cv2(sandbox, img, block, ksize, border, k, layout, harr
         want = cv2.cornerMinEigenVal(img, block, ksize=ksize, borderType=border)
     assert got.shape == t.shape and got.dtype == torch.float32
     # Errors relative to the largest response; for the min-eigenvalue, to the larger eigenvalue (it cancels there).
+    # Harris (a determinant) cancels against the larger eigenvalue squared: with block 1 its exact value is 0.
     scale = float(np.abs(want).max())
-    if not harris:
-        scale = max(scale, float(cv2.cornerEigenValsAndVecs(img, block, ksize, borderType=border)[..., 0].max()))
-    scale = max(scale, 1e-30)
-    np.testing.assert_allclose(_first(got), want, rtol=0, atol=2e-5 * scale)
+    top = float(np.abs(cv2.cornerEigenValsAndVecs(img, block, ksize, borderType=border)[..., 0]).max())
+    scale = max(scale, top ** 2 if harris else top, 1e-30)
+    np.testing.assert_allclose(_first(got), want, rtol=0, atol=2e-5 * scale + 1e-24)
     if layout == "batched":
         assert torch.equal(got[0], got[2])
 
@@ -104,9 +104,11 @@ def test_fast_matches_cv2(sandbox, img, threshold, nonmax, kind, layout, limit):
 
 @given(img=images(max_side=24), max_corners=st.integers(0, 30), quality=st.floats(0.001, 1.0),
        min_distance=st.one_of(st.floats(0, 40), st.sampled_from([float("inf"), 1e10, 2147483647.0])),
-       block=st.sampled_from([1, 3, 5, 7]), gradient=st.sampled_from([1, 3, 5, 7]), use_harris=st.booleans(),
+       block=st.sampled_from([3, 5, 7]), gradient=st.sampled_from([1, 3, 5, 7]), use_harris=st.booleans(),
        layout=LAYOUT)
 def test_gftt_matches_cv2(sandbox, img, max_corners, quality, min_distance, block, gradient, use_harris, layout):
+    # Block 1 is left out: a 1x1 window's structure tensor has rank 1, so every response is rounding noise
+    # (exactly 0 in exact maths) and cv2's picks among it are arbitrary. Even blocks: the xfail below.
     kp = sandbox.call(F + "good_features_to_track", _layout(img, layout), max_corners, quality, min_distance,
                       block, gradient, use_harris, 0.04)
     # cv2 itself crashes from min_distance 1e10 on; past the diagonal any distance keeps only the best corner.
@@ -149,3 +151,16 @@ BAD_CALLS = [
 def test_bad_arguments_are_clear_errors(sandbox, op, kwargs, shape):
     err = sandbox.expect_error(F + op, torch.zeros(shape, dtype=torch.uint8), **kwargs)
     assert list(kwargs)[0] in err.message, err.message
+
+
+@pytest.mark.xfail(strict=True, raises=Exception, reason="kernel (csrc/ops/cpu): the raw op segfaults for a huge "
+                                                         "min_distance (issue 15); the Python wrappers cap it. "
+                                                         "Reproducer: torch.ops.vision_ext.good_features_to_track("
+                                                         "randint(0, 256, (12, 12), uint8), 100, 0.01, inf, 3, 3, "
+                                                         "False, 0.04, None)")
+@pytest.mark.parametrize("min_distance", [float("inf"), 1e10, 2147483647.0])
+def test_raw_gftt_op_survives_a_huge_min_distance(sandbox, min_distance):
+    img = torch.randint(0, 256, (12, 12), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    xy, _, counts = sandbox.call("torch:ops.vision_ext.good_features_to_track", img, 100, 0.01, min_distance, 3, 3,
+                                 False, 0.04, None)
+    assert counts.tolist() == [1]

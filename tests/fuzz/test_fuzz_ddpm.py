@@ -72,6 +72,12 @@ def test_training_target_matches_formula(sandbox, data, pred, gamma):
     close(w, want_w, torch.float32)  # weights depend on t only
 
 
+def _conditioning(t) -> float:
+    """x0 = (x - sqrt(1 - ab) eps) / sqrt(ab) amplifies the inputs' rounding by 1 / sqrt(ab): up to ~160 near
+    t = T, for any fp32 evaluation (torch's unfused one too), so tolerances scale with it."""
+    return float((1 / AB[t].sqrt()).max()) if t.numel() else 1.0
+
+
 def _x0(pred, m, x, ab):
     return {"epsilon": (x - (1 - ab).sqrt() * m) / ab.sqrt(), "sample": m,
             "v_prediction": ab.sqrt() * x - (1 - ab).sqrt() * m}[pred]
@@ -93,8 +99,9 @@ def test_ddpm_step_matches_posterior(sandbox, data, stride, pred, var, clip):
     mean = abp.sqrt() * beta / (1 - ab) * want_x0 + (ab / abp).sqrt() * (1 - abp) / (1 - ab) * x.double()
     var_t = ((1 - abp) / (1 - ab) * beta).clamp(min=1e-20) if var == "fixed_small" else beta
     want = torch.where(_b(t, x) > 0, mean + var_t.sqrt() * z.double(), mean)  # no noise at t = 0
-    close(x0, want_x0, dtype, non_finite_inputs=special)
-    close(prev, want, dtype, non_finite_inputs=special)
+    cond = _conditioning(t)
+    close(x0, want_x0, dtype, scale=cond, non_finite_inputs=special)
+    close(prev, want, dtype, scale=cond, non_finite_inputs=special)
 
 
 @given(data=batch(3), stride=st.integers(1, 400), pred=st.sampled_from(PREDICTIONS), eta=st.floats(0, 1))
@@ -112,8 +119,9 @@ def test_ddim_step_matches_formula(sandbox, data, stride, pred, eta):
     want = abp.sqrt() * want_x0 + (1 - abp - sigma ** 2).clamp(min=0).sqrt() * eps
     if eta > 0:
         want = want + sigma * z.double()
-    close(x0, want_x0, dtype, non_finite_inputs=special)
-    close(prev, want, dtype, non_finite_inputs=special)
+    cond = _conditioning(t)
+    close(x0, want_x0, dtype, scale=cond, non_finite_inputs=special)
+    close(prev, want, dtype, scale=cond, non_finite_inputs=special)
 
 
 @given(data=batch(3), stride=st.integers(1, 400), weights=st.lists(st.floats(-3, 3), min_size=1, max_size=3))
