@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from conftest_tol import close
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 from strategies import FLOATS, LAYOUTS, arrange, nchw, tensors
 
@@ -115,7 +115,6 @@ def test_conv3x3_winograd_matches_conv2d(sandbox, data, c_out, padding, bias, in
     if res is not None and res.shape != ref.shape:
         res = torch.randn(ref.shape).to(dtype)
     got = sandbox.call(R + "conv3x3_winograd", x, packed, b, res, padding, inner, outer)
-    assume(got is not None)
     # Winograd's transforms amplify rounding (~1e-6 relative in fp32): tolerance scaled by the 9 * C_in terms.
     close(got, _epilogue(ref, None, None, res, inner, outer), dtype, scale=9 * x.shape[1],
           non_finite_inputs=special)

@@ -46,8 +46,6 @@ def register(sub):
 
 
 def run_train(args):
-    import torch
-
     from vision_ext.diffusion.train import TrainConfig, Trainer, config_from_checkpoint, load_checkpoint
     from vision_ext.training.checkpoint import CheckpointError
 
