@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from fuzzing import sandbox  # noqa: F401  (fixture)
 from helpers.opencv import no_ipp  # noqa: F401  (autouse: IPP off for exact comparisons)
 from hypothesis import given
 from hypothesis import strategies as st

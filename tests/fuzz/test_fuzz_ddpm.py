@@ -3,7 +3,8 @@ sizes, fp32/fp64/fp16/bf16, contiguous / channels_last / sliced / expanded input
 prediction type, timesteps at both ends of the schedule. Calls run in the sandbox child (crash isolation)."""
 import pytest
 import torch
-from conftest_tol import close
+from fuzzing import sandbox  # noqa: F401  (fixture)
+from tolerances import close
 from helpers import philox_reference as R
 from hypothesis import given
 from hypothesis import strategies as st

@@ -4,7 +4,8 @@ inf values, every combination of the optional operands. Calls run in the sandbox
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest_tol import close
+from fuzzing import sandbox  # noqa: F401  (fixture)
+from tolerances import close
 from hypothesis import given
 from hypothesis import strategies as st
 from strategies import FLOATS, LAYOUTS, arrange, nchw, tensors

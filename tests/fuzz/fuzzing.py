@@ -1,11 +1,10 @@
-"""Fuzz settings: fixed seeds and few examples in CI; `make fuzz` (VE_FUZZ_EXAMPLES) runs many more."""
+"""Fuzz settings and the sandbox fixture, imported by each fuzz module (a conftest.py here would shadow
+tests/conftest.py, which other test modules import by name). Fixed seeds and few examples in CI;
+`make fuzz` (VE_FUZZ_EXAMPLES) runs many more."""
 import os
-import sys
 
 import pytest
 from hypothesis import HealthCheck, settings
-
-sys.path.insert(0, os.path.dirname(__file__))
 
 settings.register_profile(
     "vision_ext", max_examples=int(os.environ.get("VE_FUZZ_EXAMPLES", "30")), derandomize=True, database=None,
@@ -13,7 +12,7 @@ settings.register_profile(
 settings.load_profile("vision_ext")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def sandbox():
     from sandbox import SANDBOX
 
