@@ -3,6 +3,7 @@ import glob
 import os
 import random
 import tempfile
+from typing import Optional
 
 import numpy as np
 import torch
@@ -61,8 +62,8 @@ def _kind_of(state) -> str:
     return ""
 
 
-def load(path: str, kind: str = "vision-ext train") -> dict:
-    """The checkpoint at `path`, checked to be a readable checkpoint of `kind` (a key of KINDS);
+def load(path: str, kind: Optional[str] = None) -> dict:
+    """The checkpoint at `path`, checked to be readable and, given `kind` (a key of KINDS), of that kind;
     otherwise a one-line CheckpointError naming the file and the problem."""
     if not os.path.exists(path):
         raise CheckpointError(f"{path} does not exist")
@@ -78,7 +79,7 @@ def load(path: str, kind: str = "vision-ext train") -> dict:
         raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (truncated or another kind of file: "
                               f"{type(err).__name__}: {reason})") from None
     found = _kind_of(state)
-    if found != kind:
+    if kind is not None and found != kind:
         what = f"a `{found}` checkpoint" if found else "not a vision_ext checkpoint"
         raise CheckpointError(f"{path} is {what}; expected one written by `{kind}`")
     return state

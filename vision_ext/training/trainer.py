@@ -89,7 +89,7 @@ def _check_out_dir(cfg: TrainConfig, path: str) -> Optional[dict]:
     if cfg.resume:
         if not exists:
             raise RunStateError(f"--resume: no checkpoint at {path}; run without --resume to start training there")
-        state = ckpt.load(path)
+        state = ckpt.load(path, "vision-ext train")
         mine = {k: getattr(cfg, k) for k in RECIPE_FIELDS}
         theirs = {k: state["recipe"].get(k) for k in RECIPE_FIELDS}
         diff = [f"--{k.replace('_', '-')} {theirs[k]} (checkpoint) vs {mine[k]} (now)"
