@@ -70,8 +70,9 @@ class Sandbox:
         self.proc = None
 
     def _start(self):
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.path.dirname(__file__),
-                                                           os.environ.get("PYTHONPATH", "")]))
+        # The caller's PYTHONPATH first: `make sanitize` points it at the sanitizer build of vision_ext.
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.environ.get("PYTHONPATH", ""), ROOT,
+                                                           os.path.dirname(__file__)]))
         self.proc = subprocess.Popen([sys.executable, "-c", "import sandbox; sandbox.serve()"], env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 
