@@ -1,6 +1,7 @@
 # Two entry points for a fresh machine (Python 3.11, nothing installed):
 #   make run   - set up .venv, build, run `vision-ext bench --quick`
 #   make test  - set up .venv, build, run the test suite and the CUDA compile check
+# Opt-in: make fuzz (long property-based run), make sanitize (ASan + UBSan build running the op tests)
 PY      ?= python3
 VENV    := .venv
 VPY     := $(VENV)/bin/python
@@ -10,7 +11,7 @@ SOURCES := $(shell find csrc -name '*.cpp' -o -name '*.h' -o -name '*.cu' -o -na
 EXT     := $(VENV)/.ext-stamp
 JOBS    ?= 2
 
-.PHONY: run test deps build pytest pytest-levels cuda-check aarch64-check bench clean
+.PHONY: run test deps build pytest pytest-levels cuda-check aarch64-check bench fuzz sanitize clean
 
 run: build
 	$(VENV)/bin/vision-ext bench --quick
@@ -60,6 +61,31 @@ cuda-check: deps
 	  -DTORCH_INCLUDE_DIRS="$$($(VPY) -c 'import sysconfig, torch.utils.cpp_extension as c; print(";".join(c.include_paths() + [sysconfig.get_paths()["include"]]))')" > /dev/null
 	cmake --build build-cuda -j $(JOBS)
 	ctest --test-dir build-cuda --output-on-failure
+	@# The same host ctests under valgrind memcheck: any invalid read/write, uninitialised use or leak fails.
+	set -e; for t in $$(ctest --test-dir build-cuda -N | sed -n 's/^ *Test *#[0-9]*: //p'); do \
+	  echo "valgrind $$t"; valgrind --tool=memcheck --error-exitcode=1 --leak-check=full \
+	    --errors-for-leak-kinds=definite -q build-cuda/$$t; done
+
+# The fuzz tests (tests/fuzz) with many more examples than CI's bounded run.
+FUZZ_EXAMPLES ?= 2000
+fuzz: build
+	VE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VPY) -m pytest -q -p no:cacheprovider tests/fuzz
+
+# The extension built with AddressSanitizer + UndefinedBehaviorSanitizer into build-sanitize/ (a copy of the
+# package, so the normal in-place build stays), then the op tests against it with the ASan runtime preloaded
+# into Python. Any report fails the run. SANITIZE_TESTS picks the tests (default the op tests and fuzzers).
+SAN_DIR        := build-sanitize
+SAN_FLAGS      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SANITIZE_TESTS ?= tests/ops tests/fuzz
+sanitize: deps
+	rm -rf $(SAN_DIR)/pkg && mkdir -p $(SAN_DIR)/pkg && cp -r vision_ext $(SAN_DIR)/pkg/
+	rm -f $(SAN_DIR)/pkg/vision_ext/_C*.so
+	CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" MAX_JOBS=$(JOBS) \
+	  $(VPY) setup.py -q build_ext --build-temp $(SAN_DIR)/tmp --build-lib $(SAN_DIR)/pkg
+	LD_PRELOAD="$$($(CXX) -print-file-name=libasan.so) $$($(CXX) -print-file-name=libubsan.so)" \
+	  ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:alloc_dealloc_mismatch=0:new_delete_type_mismatch=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 PYTHONPATH=$(SAN_DIR)/pkg \
+	  $(VPY) -m pytest -q -p no:cacheprovider -x $(SANITIZE_TESTS)
 
 # The CPU code for aarch64 (Apple silicon, Graviton): every per-level kernel at the portable level
 # (NEON) compiled, and the CPU glue type-checked against the torch headers, with Debian's cross
@@ -81,4 +107,4 @@ bench: build
 	$(VPY) -m pytest benchmarks --benchmark-only -q
 
 clean:
-	rm -rf build build-cuda *.egg-info vision_ext/_C*.so $(EXT)
+	rm -rf build build-cuda $(SAN_DIR) *.egg-info vision_ext/_C*.so $(EXT)

@@ -34,6 +34,9 @@ def main(argv=None) -> int:
         return int(args.func(args) or 0)
     except UsageError as err:
         parser.exit(2, f"vision-ext {args.command}: error: {err}\n")
+    except KeyboardInterrupt as err:
+        # Training saves before it raises (vision_ext.training.interrupt); anything else just stops.
+        parser.exit(130, f"vision-ext {args.command}: {err or 'interrupted'}\n")
 
 
 class UsageError(Exception):

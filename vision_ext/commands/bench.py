@@ -1,5 +1,6 @@
 """`vision-ext bench`: run the peer-comparison suite and write results/bench.{json,png}."""
 import datetime
+import os
 import platform
 
 from vision_ext.cli import UsageError
@@ -40,8 +41,10 @@ def run(args):
 
     if args.device == "cuda" and not torch.cuda.is_available():
         raise UsageError("--device cuda: no CUDA device is visible to PyTorch; use --device cpu")
-    if args.min_time is not None and args.min_time <= 0:
-        raise UsageError("--min-time must be positive, e.g. --min-time 0.2")
+    if args.min_time is not None and not (0 < args.min_time < float("inf")):
+        raise UsageError(f"--min-time must be a positive number of seconds, got {args.min_time}; e.g. --min-time 0.2")
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise UsageError(f"--out {args.out}: an existing file, not a folder; give a folder path (created if missing)")
     if args.cpu_capability is not None and args.cpu_capability not in vision_ext.build_info()[
             "cpu_capabilities_supported"]:
         raise UsageError(f"--cpu-capability {args.cpu_capability}: this CPU supports only "

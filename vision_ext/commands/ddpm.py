@@ -3,6 +3,10 @@ import argparse
 import os
 
 from vision_ext.cli import UsageError
+from vision_ext.commands import _checks as checks
+
+# What matplotlib's imsave writes the grid as.
+GRID_EXTENSIONS = ("png", "jpg", "jpeg", "tiff", "webp", "bmp", "gif", "ppm", "pdf", "svg", "eps", "ps")
 
 
 def register(sub):
@@ -26,6 +30,7 @@ def register(sub):
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--checkpoint-every", type=int, default=250)
     t.add_argument("--resume", action="store_true", help="continue exactly from --out up to --steps")
+    t.add_argument("--overwrite", action="store_true", help="start afresh even if --out holds a checkpoint")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.set_defaults(func=run_train)
     s = cmds.add_parser("sample", help="sample a grid of digits from a checkpoint's EMA weights")
@@ -41,25 +46,38 @@ def register(sub):
 
 
 def run_train(args):
-    import torch
-
-    from vision_ext.diffusion.train import TrainConfig, Trainer, config_from_checkpoint
+    from vision_ext.diffusion.train import TrainConfig, Trainer, config_from_checkpoint, load_checkpoint
+    from vision_ext.training.checkpoint import CheckpointError
 
     if args.steps < 1:
         raise UsageError(f"--steps must be at least 1, got {args.steps}")
     if args.image_size < 4 or args.image_size % 2:
         raise UsageError(f"--image-size must be an even number >= 4, got {args.image_size}")
+    checks.at_least("--batch-size", args.batch_size, example=64)
+    checks.at_least("--base-channels", args.base_channels, example=32)
+    checks.at_least("--checkpoint-every", args.checkpoint_every, example=250)
+    checks.number("--lr", args.lr, 0, low_open=True, example=2e-4)
+    checks.number("--min-snr-gamma", args.min_snr_gamma, 0, example=5.0)
+    checks.seed("--seed", args.seed)
+    if os.path.isdir(args.out):
+        raise UsageError(f"--out {args.out}: a folder; give the checkpoint's file path, e.g. {args.out}/ddpm.pt")
     if args.resume:
         if not os.path.exists(args.out):
             raise UsageError(f"--resume: no checkpoint at {args.out}; train without --resume first")
-        state = torch.load(args.out, map_location="cpu", weights_only=False)
-        cfg = config_from_checkpoint(state)
-        cfg.steps = args.steps
-        trainer = Trainer(cfg)
-        trainer.load(state)
+        try:
+            state = load_checkpoint(args.out)
+            cfg = config_from_checkpoint(state)
+            cfg.steps = args.steps
+            trainer = Trainer(cfg)
+            trainer.load(state)
+        except CheckpointError as err:
+            raise UsageError(f"--resume: {err}") from None
         if trainer.step >= args.steps:
             raise UsageError(f"--steps {args.steps}: the checkpoint is already at step {trainer.step}")
     else:
+        if os.path.exists(args.out) and not args.overwrite:
+            raise UsageError(f"--out {args.out} already holds a checkpoint; pass --resume to continue it, "
+                             "--overwrite to start again, or another --out")
         cfg = TrainConfig(image_size=args.image_size, base_channels=args.base_channels, batch_size=args.batch_size,
                           lr=args.lr, steps=args.steps, seed=args.seed, prediction_type=args.prediction_type,
                           min_snr_gamma=args.min_snr_gamma, attention_resolutions=(args.image_size // 2,))
@@ -74,9 +92,11 @@ def run_train(args):
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.4f}")
 
-    trainer.run(args.steps, checkpoint=args.out, every=args.checkpoint_every, on_step=on_step)
-    if bar:
-        bar.close()
+    try:
+        trainer.run(args.steps, checkpoint=args.out, every=args.checkpoint_every, on_step=on_step)
+    finally:
+        if bar:
+            bar.close()
     print(f"step {trainer.step}: loss {sum(trainer.losses[-50:]) / len(trainer.losses[-50:]):.4f} "
           f"(first 50 steps: {sum(trainer.losses[:50]) / len(trainer.losses[:50]):.4f}); wrote {args.out}")
     return 0
@@ -88,12 +108,21 @@ def run_sample(args):
     import vision_ext.nn
     from vision_ext.diffusion.pipeline import make_scheduler, sample
     from vision_ext.diffusion.train import load_ema_model
+    from vision_ext.training.checkpoint import CheckpointError
 
     if not os.path.exists(args.checkpoint):
         raise UsageError(f"--checkpoint: {args.checkpoint} does not exist; run `vision-ext ddpm train` first")
     if args.num < 1 or args.steps < 1:
         raise UsageError("--num and --steps must be at least 1")
-    model, cfg = load_ema_model(args.checkpoint)
+    checks.number("--eta", args.eta, 0, 1, example=0.5)
+    if args.eta and args.sampler != "ddim":
+        raise UsageError(f"--eta applies to --sampler ddim only (got --sampler {args.sampler})")
+    checks.seed("--seed", args.seed)
+    checks.output_file("-o/--output", args.output, GRID_EXTENSIONS)
+    try:
+        model, cfg = load_ema_model(args.checkpoint)
+    except CheckpointError as err:
+        raise UsageError(f"--checkpoint: {err}") from None
     vision_ext.nn.fuse(model)  # eval weights are final: 3x3 convs of >= 64 channels go onto Winograd
     if args.steps > cfg.num_train_timesteps:
         raise UsageError(f"--steps must be at most {cfg.num_train_timesteps} (the training timesteps)")

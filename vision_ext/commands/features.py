@@ -1,9 +1,14 @@
 """`vision-ext features`: detect corners / keypoints in an image and draw them."""
 import argparse
+import math
 
 from vision_ext.cli import UsageError
+from vision_ext.commands import _checks as checks
 
 METHODS = ("harris", "shi-tomasi", "fast", "gftt")
+# Common image extensions; -o accepts those this cv2 build writes (cv2.haveImageWriter).
+IMAGE_EXTENSIONS = ("png", "jpg", "jpeg", "bmp", "tif", "tiff", "webp", "ppm", "pgm", "pbm", "pnm", "exr", "jp2",
+                    "sr", "ras", "hdr", "pic", "pxm", "avif", "gif")
 
 
 def register(sub):
@@ -54,12 +59,17 @@ def _check(args):
         raise UsageError(f"--ksize must be 1, 3, 5, 7 or -1 (Scharr), got {args.ksize}")
     if not 0 <= args.threshold <= 255:
         raise UsageError(f"--threshold must be in [0, 255], got {args.threshold}")
-    if args.quality <= 0:
+    if not args.quality > 0 or math.isnan(args.quality):
         raise UsageError(f"--quality must be > 0, e.g. 0.01, got {args.quality}")
+    checks.number("--k", args.k, example=0.04)
     if args.max_corners < 0:
         raise UsageError(f"--max-corners must be >= 0 (0 = all), got {args.max_corners}")
-    if args.min_distance < 0:
+    if not args.min_distance >= 0:  # inf is fine (only the best corner survives); NaN is not
         raise UsageError(f"--min-distance must be >= 0, got {args.min_distance}")
+    import cv2
+
+    checks.output_file("-o/--output", args.output, [e for e in IMAGE_EXTENSIONS if cv2.haveImageWriter("x." + e)])
+    return checks.device("--device", args.device)
 
 
 def _response_points(resp, quality, limit):
@@ -83,11 +93,9 @@ def run(args):
 
     from vision_ext import features
 
-    _check(args)
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError("--device cuda: no CUDA device is visible to PyTorch; use --device cpu")
+    device = _check(args)
     gray = _load(args.image)
-    img = torch.from_numpy(gray).to(args.device)
+    img = torch.from_numpy(gray).to(device)
     if args.method == "harris":
         resp = features.harris_response(img, args.block_size or 2, args.ksize, args.k)
         pts = _response_points(resp, args.quality, args.max_corners)

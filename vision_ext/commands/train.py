@@ -2,6 +2,7 @@
 import argparse
 
 from vision_ext.cli import UsageError
+from vision_ext.commands import _checks as checks
 
 EXAMPLES = """Examples:
   vision-ext train --out runs/r18                      # resnet18 on bundled digits, 5 epochs, CPU minutes
@@ -73,6 +74,7 @@ def add_recipe_arguments(p, model=True, default_epochs=5, default_subset=None):
 
 def validate_recipe(args, default_epochs: int = 5) -> None:
     """Raise UsageError naming the fix for any bad recipe option (fills in the epochs default)."""
+    import math
     import os
 
     from vision_ext.data import DATASETS
@@ -88,8 +90,12 @@ def validate_recipe(args, default_epochs: int = 5) -> None:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, got {value}; e.g. --{name.replace('_', '-')} 2")
-    if args.lr <= 0:
+    if not (args.lr > 0 and math.isfinite(args.lr)):
         raise UsageError(f"--lr must be positive, got {args.lr}; e.g. --lr 0.05")
+    checks.number("--momentum", args.momentum, 0, example=0.9)
+    checks.number("--weight-decay", args.weight_decay, 0, example=5e-4)
+    checks.seed("--seed", args.seed)
+    checks.output_dir("--out", args.out)
     if args.workers < 0:
         raise UsageError(f"--workers must be 0 or more, got {args.workers}")
     if args.dataset == "cifar10":
@@ -123,6 +129,7 @@ def config_from_args(args):
 
 
 def run(args):
+    from vision_ext.training.checkpoint import CheckpointError
     from vision_ext.training.trainer import RunStateError, train
 
     validate_recipe(args)
@@ -132,4 +139,6 @@ def run(args):
         train(config_from_args(args))
     except RunStateError as err:
         raise UsageError(str(err)) from None
+    except CheckpointError as err:
+        raise UsageError(f"--resume: {err}; pass --overwrite to start afresh, or another --out") from None
     return 0

@@ -3,6 +3,7 @@
 That makes `train --resume` exact: epoch e sees the same batches whether or not
 the process was restarted before it, and whatever the number of workers.
 """
+import signal
 from dataclasses import dataclass
 from typing import Optional
 
@@ -111,7 +112,8 @@ class EpochLoader:
         self.seed = seed
         self.generator = torch.Generator()
         self.loader = DataLoader(dataset, batch_size=batch_size, sampler=self.sampler, num_workers=workers,
-                                 generator=self.generator, pin_memory=pin_memory, drop_last=False)
+                                 generator=self.generator, pin_memory=pin_memory, drop_last=False,
+                                 worker_init_fn=_ignore_sigint if workers else None)
         self.set_epoch(0)
 
     def set_epoch(self, epoch: int) -> None:
@@ -127,6 +129,11 @@ class EpochLoader:
 
     def __len__(self):
         return len(self.loader)
+
+
+def _ignore_sigint(worker_id: int) -> None:
+    # A terminal's Ctrl-C reaches the workers too: only the main process acts on it (it saves, then stops).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def make_loader(data: ImageSet, batch_size: int, train: bool, seed: int = 0, rank: int = 0, world_size: int = 1,

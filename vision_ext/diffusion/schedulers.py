@@ -101,10 +101,11 @@ class _Scheduler(ConfigMixin):
         self._device_cache = {k: v for k, v in self._device_cache.items() if k[0] not in ("prev", "up")}
         self._pairs = {}
         # Views of this timesteps tensor (until it is modified in place) map storage offset -> pair; the
-        # offset is the index only for a 1-D root tensor with unit stride.
+        # offset is the index only for a 1-D root tensor with unit stride. An inference tensor (made under
+        # torch.inference_mode) has no version counter to tell an in-place edit: it takes the slower path.
         ts = self.timesteps
         ts_ok = ts is not None and ts._base is None and ts.dim() == 1 and ts.is_contiguous() \
-            and ts.storage_offset() == 0
+            and ts.storage_offset() == 0 and not ts.is_inference()
         self._view_pairs, self._ts_ref = {}, ts if ts_ok else None
         self._ts_version = ts._version if ts_ok else None
         if ts_ok and ts.is_cuda:
@@ -168,15 +169,26 @@ class _Scheduler(ConfigMixin):
         step allocates nothing here; other tensors are gathered on their device without a host read."""
         if isinstance(timestep, Tensor):
             if timestep.device.type != "cpu" or timestep.numel() != 1:
+                if timestep.device.type == "cpu" and timestep.numel():
+                    self._check_timestep(timestep.min().item(), timestep.max().item())
                 t = self._t(timestep, device)
                 return t, self.previous_timestep(t), self._table(device)
             timestep = int(timestep)
         key = (timestep, device)
         hit = self._pairs.get(key)
         if hit is None:
+            self._check_timestep(timestep, timestep)
             hit = self._pairs[key] = (self._t(timestep, device), self._t(self.previous_timestep(timestep), device),
                                       self._table(device))
         return hit
+
+    def _check_timestep(self, low, high) -> None:
+        """A clear error for timesteps outside the schedule (an index error deeper down otherwise)."""
+        T = self.config.num_train_timesteps
+        if low < 0 or high >= T:
+            bad = low if low < 0 else high
+            raise ValueError(f"timestep: {bad} is outside the schedule's [0, {T - 1}]; step with the values of "
+                             "scheduler.timesteps (after set_timesteps(num_inference_steps))")
 
     def _philox(self):
         """(seed, offset) for in-kernel noise: seeded once from torch's default generator, so
@@ -188,7 +200,7 @@ class _Scheduler(ConfigMixin):
 
     def set_seed(self, seed: int) -> None:
         """Fix the Philox stream used when `step` gets neither a generator nor noise."""
-        self._seed, self._offset = int(seed), 0
+        self._seed, self._offset = ops.philox_int("seed", seed), 0
 
     def add_noise(self, original_samples: Tensor, noise: Tensor, timesteps) -> Tensor:
         """x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) noise, one fused pass, fp32+ coefficients."""

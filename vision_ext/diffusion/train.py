@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from vision_ext.diffusion.schedulers import DDPMScheduler
 from vision_ext.diffusion.unet import UNet
 from vision_ext.ops import ddpm as ops
-from vision_ext.training.checkpoint import atomic_save
+from vision_ext.training.checkpoint import CheckpointError, atomic_save, load
+from vision_ext.training.interrupt import StopRequest, TrainingInterrupted
 
 
 @dataclass
@@ -93,38 +94,68 @@ class Trainer:
                 "torch_rng": torch.get_rng_state(), "losses": self.losses}
 
     def load(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-        self.ema.load_state_dict(state["ema"])
-        self.opt.load_state_dict(state["opt"])
-        self.step = state["step"]
-        self.gen.set_state(state["gen"])
-        torch.set_rng_state(state["torch_rng"])
-        self.losses = list(state["losses"])
+        try:
+            self.model.load_state_dict(state["model"])
+            self.ema.load_state_dict(state["ema"])
+            self.opt.load_state_dict(state["opt"])
+            self.step = int(state["step"])
+            self.gen.set_state(state["gen"])
+            torch.set_rng_state(state["torch_rng"])
+            self.losses = list(state["losses"])
+        except (KeyError, RuntimeError, TypeError, ValueError) as err:
+            raise CheckpointError(f"the checkpoint does not fit this model ({type(err).__name__}: "
+                                  f"{(str(err).splitlines() or [''])[0]})") from None
 
     def save(self, path: str) -> None:
         atomic_save(self.state(), path)
 
     def run(self, until: int, checkpoint: Optional[str] = None, every: int = 500,
             on_step: Optional[Callable[[int, float], None]] = None) -> None:
-        while self.step < until:
-            loss = self.train_step()
-            if on_step:
-                on_step(self.step, loss)
-            if checkpoint and (self.step % every == 0 or self.step == until):
-                self.save(checkpoint)
+        """Train up to step `until`, saving `checkpoint` every `every` steps and at the end. With a
+        checkpoint, Ctrl-C saves after the current step and raises TrainingInterrupted."""
+        if every < 1:
+            raise ValueError(f"every: checkpoint interval must be >= 1 step, got {every}")
+        if not checkpoint:
+            while self.step < until:
+                loss = self.train_step()
+                if on_step:
+                    on_step(self.step, loss)
+            return
+        with StopRequest("saving after this step") as stop:
+            while self.step < until:
+                loss = self.train_step()
+                if on_step:
+                    on_step(self.step, loss)
+                if self.step % every == 0 or self.step == until or stop.requested:
+                    self.save(checkpoint)
+                if stop.requested and self.step < until:
+                    raise TrainingInterrupted(checkpoint, f"step {self.step} of {until}")
 
 
 def config_from_checkpoint(state: dict) -> TrainConfig:
-    cfg = dict(state["config"])
-    for k in ("channel_mults", "attention_resolutions"):
-        cfg[k] = tuple(cfg[k])
-    return TrainConfig(**cfg)
+    try:
+        cfg = dict(state["config"])
+        for k in ("channel_mults", "attention_resolutions"):
+            cfg[k] = tuple(cfg[k])
+        return TrainConfig(**cfg)
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"the checkpoint's config does not describe a DDPM run ({type(err).__name__}: "
+                              f"{err})") from None
+
+
+def load_checkpoint(path: str) -> dict:
+    """A `Trainer.save` checkpoint, checked (CheckpointError with a one-line reason otherwise)."""
+    return load(path, "vision-ext ddpm train")
 
 
 def load_ema_model(path: str):
     """(EMA U-Net in eval mode, its TrainConfig) from a checkpoint written by Trainer.save."""
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    state = load_checkpoint(path)
     cfg = config_from_checkpoint(state)
     model = build_model(cfg)
-    model.load_state_dict(state["ema"])
+    try:
+        model.load_state_dict(state["ema"])
+    except RuntimeError as err:
+        raise CheckpointError(f"{path}: its EMA weights do not fit its config "
+                              f"({str(err).splitlines()[0]})") from None
     return model.eval(), cfg

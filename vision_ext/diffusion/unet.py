@@ -158,7 +158,20 @@ class UNet(nn.Module):
             h = blk(h, temb) if isinstance(blk, ResBlock) else blk(h)
         return h
 
+    def _check_input(self, x: torch.Tensor) -> None:
+        """Shapes the network can carry: the skips are concatenated with the upsampled path, so H and W
+        must halve exactly at every level (like diffusers' UNet2DModel, other sizes than image_size work)."""
+        cfg = self.config
+        if x.dim() != 4 or x.shape[1] != cfg["in_channels"]:
+            raise ValueError(f"UNet: expected x of shape (N, {cfg['in_channels']}, H, W), got {tuple(x.shape)}")
+        factor = 2 ** (len(cfg["channel_mults"]) - 1)
+        if x.shape[2] % factor or x.shape[3] % factor:
+            raise ValueError(f"UNet: image size {x.shape[2]}x{x.shape[3]} must be a multiple of {factor} "
+                             f"(2^(len(channel_mults) - 1)) in both H and W; this model was built for "
+                             f"{cfg['image_size']}x{cfg['image_size']}: resize or pad the input")
+
     def forward(self, x: torch.Tensor, t) -> torch.Tensor:
+        self._check_input(x)
         t = torch.as_tensor(t, device=x.device)
         if t.dim() == 0:
             t = t.expand(x.shape[0])

@@ -54,6 +54,10 @@ def winograd_eligible(conv: nn.Conv2d) -> bool:
 
 def pack_winograd(conv: nn.Conv2d) -> None:
     """Attach Winograd-packed weights to an inference conv (vision_ext.nn.fuse calls this)."""
+    if conv.weight.is_inference():
+        # An inference tensor has no version counter, so edits to it could not be detected: give the
+        # conv a normal copy (vision_ext.nn.fuse calls this outside inference mode).
+        conv.weight = nn.Parameter(conv.weight.clone(), requires_grad=conv.weight.requires_grad)
     with torch.no_grad():
         conv.register_buffer("winograd_weight", ops.winograd_pack_weight(conv.weight.detach()), persistent=False)
     conv.winograd_source = (conv.weight.data_ptr(), conv.weight._version)

@@ -88,9 +88,12 @@ def fuse(model: nn.Module, winograd: bool = True) -> nn.Module:
     if model.training:
         raise RuntimeError("fuse(model) folds BatchNorm running statistics and is for inference: "
                            "call model.eval() first")
-    _fuse_tree(_as_ours(model))
-    if winograd:
-        for module in model.modules():
-            if isinstance(module, nn.Conv2d) and winograd_eligible(module):
-                pack_winograd(module)
+    # Outside inference mode even when called inside it: the folded and packed weights must be normal
+    # tensors, whose version counters let the fused forward refuse weights changed after fuse().
+    with torch.inference_mode(False):
+        _fuse_tree(_as_ours(model))
+        if winograd:
+            for module in model.modules():
+                if isinstance(module, nn.Conv2d) and winograd_eligible(module):
+                    pack_winograd(module)
     return model

@@ -1,6 +1,7 @@
 """Op contract of the corner family (csrc/ops/corners.cpp): raw wrappers over
 torch.ops.vision_ext.*, fake kernels for torch.compile, and autograd of the
 Harris / min-eigenvalue responses. User-facing defaults live in vision_ext.features."""
+import math
 from typing import Optional, Tuple
 
 import torch
@@ -22,14 +23,54 @@ def min_eigen_response(image: Tensor, block_size: int, ksize: int, border: int) 
 
 
 def fast(image: Tensor, threshold: int, nonmax: bool, pattern: int, max_keypoints: int) -> Tuple[Tensor, Tensor, Tensor]:
+    _check_limit("max_keypoints", max_keypoints, image)
     return torch.ops.vision_ext.fast(image, threshold, nonmax, pattern, max_keypoints)
 
 
 def good_features_to_track(image: Tensor, max_corners: int, quality_level: float, min_distance: float,
                            block_size: int, gradient_size: int, use_harris: bool, k: float,
                            mask: Optional[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
-    return torch.ops.vision_ext.good_features_to_track(image, max_corners, quality_level, min_distance, block_size,
+    _check_limit("max_corners", max_corners, image)
+    return torch.ops.vision_ext.good_features_to_track(image, max_corners, quality_level,
+                                                       _min_distance(min_distance, image), block_size,
                                                        gradient_size, use_harris, k, mask)
+
+
+# The keypoint ops return K = max_keypoints / max_corners points per image, padded (B x K x 12 bytes). No
+# image has more keypoints than pixels, so a K above the pixel count is only padding; the floor still lets
+# a pipeline use one fixed K for images of every size.
+KEYPOINT_LIMIT_FLOOR = 1 << 16
+
+
+def _hw(image: Tensor) -> Tuple[int, int]:
+    return (image.shape[-2], image.shape[-1]) if image.dim() >= 2 else (1, 1)
+
+
+def keypoint_limit(image: Tensor) -> int:
+    """The largest max_keypoints / max_corners accepted for `image`: max(H * W, KEYPOINT_LIMIT_FLOOR)."""
+    h, w = _hw(image)
+    return max(h * w, KEYPOINT_LIMIT_FLOOR)
+
+
+def _check_limit(name: str, value: int, image: Tensor) -> None:
+    if value < 0:
+        raise ValueError(f"{name}: must be >= 0 (0 = no limit), got {value}")
+    cap = keypoint_limit(image)
+    if value > cap:
+        h, w = _hw(image)
+        raise ValueError(f"{name}: {value} is more than a {h}x{w} image can hold; at most max(H*W, "
+                         f"{KEYPOINT_LIMIT_FLOOR}) = {cap} (no image has more keypoints than pixels), or 0 for all")
+
+
+def _min_distance(value: float, image: Tensor) -> float:
+    """min_distance checked, and capped at a finite value beyond the image diagonal. Past the diagonal no
+    two pixels are far enough apart, so only the best corner survives (cv2.goodFeaturesToTrack's result,
+    which itself crashes from about 1e10 on): the cap changes no result, and keeps the kernel's squared
+    distances finite."""
+    if math.isnan(value) or value < 0:
+        raise ValueError(f"min_distance: must be a number >= 0 (pixels), got {value}")
+    h, w = _hw(image)
+    return min(value, math.hypot(h, w) + 1.0)
 
 
 # ---- fake kernels -------------------------------------------------------------------------------

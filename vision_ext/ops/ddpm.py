@@ -6,6 +6,7 @@ Timesteps are integer tensors (one, or one per sample) that may live on the
 device: coefficients are gathered from ``alphas_cumprod`` inside the kernels,
 so no op here synchronises with the host.
 """
+import operator
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
@@ -48,6 +49,25 @@ def call(op, args, tensors):
         return op._op(*args)
 
 
+# Philox seeds and offsets travel as the schemas' `int` (int64) and key the generator as uint64: the
+# range both agree on, without a silent wrap of negative values, is [0, 2^63 - 1].
+PHILOX_INT_MAX = 2 ** 63 - 1
+
+
+def philox_int(name: str, value) -> int:
+    """`value` as a Philox seed/offset int, or a TypeError/ValueError naming `name` and the valid range."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name}: expected an int in [0, 2^63 - 1], got a bool")
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name}: expected an int in [0, 2^63 - 1], got {type(value).__name__}") from None
+    if not 0 <= value <= PHILOX_INT_MAX:
+        raise ValueError(f"{name}: {value} is outside [0, 2^63 - 1] (Philox seeds and offsets are non-negative "
+                         "64-bit ints); reduce it, e.g. modulo 2**63")
+    return value
+
+
 def as_timesteps(t: TimestepLike, like: Tensor) -> Tensor:
     """An int64 tensor on `like`'s device from an int or tensor (tensors are only moved if needed)."""
     if isinstance(t, Tensor):
@@ -80,9 +100,9 @@ def ddpm_step(model_output: Tensor, sample: Tensor, timestep: TimestepLike, prev
     else Philox(seed, offset) drawn in the kernel; none is added at timestep 0. clip_sample_range <= 0
     disables clipping; `threshold` (float32 [B]) applies dynamic thresholding instead."""
     return call(DDPM_STEP, (model_output, sample, as_timesteps(timestep, sample),
-                            as_timesteps(prev_timestep, sample), alphas_cumprod, noise, threshold, int(seed),
-                            int(offset), prediction_type, variance_type, float(clip_sample_range),
-                            float(final_alpha_cumprod)), (model_output, sample, noise))
+                            as_timesteps(prev_timestep, sample), alphas_cumprod, noise, threshold,
+                            philox_int("seed", seed), philox_int("offset", offset), prediction_type, variance_type,
+                            float(clip_sample_range), float(final_alpha_cumprod)), (model_output, sample, noise))
 
 
 def ddim_step(model_output: Tensor, sample: Tensor, timestep: TimestepLike, prev_timestep: TimestepLike,
@@ -92,9 +112,10 @@ def ddim_step(model_output: Tensor, sample: Tensor, timestep: TimestepLike, prev
               final_alpha_cumprod: float = 1.0) -> Tuple[Tensor, Tensor]:
     """One fused DDIM step -> (prev_sample, pred_original_sample); noise only when eta > 0."""
     return call(DDIM_STEP, (model_output, sample, as_timesteps(timestep, sample),
-                            as_timesteps(prev_timestep, sample), alphas_cumprod, noise, threshold, int(seed),
-                            int(offset), float(eta), bool(use_clipped_model_output), prediction_type,
-                            float(clip_sample_range), float(final_alpha_cumprod)), (model_output, sample, noise))
+                            as_timesteps(prev_timestep, sample), alphas_cumprod, noise, threshold,
+                            philox_int("seed", seed), philox_int("offset", offset), float(eta),
+                            bool(use_clipped_model_output), prediction_type, float(clip_sample_range),
+                            float(final_alpha_cumprod)), (model_output, sample, noise))
 
 
 def plms_step(sample: Tensor, model_outputs: Sequence[Tensor], weights: Sequence[float], timestep: TimestepLike,
@@ -110,7 +131,7 @@ def plms_step(sample: Tensor, model_outputs: Sequence[Tensor], weights: Sequence
 def philox_normal_like(input: Tensor, seed: int, offset: int = 0) -> Tensor:
     """Standard normals shaped like `input`, element i from Philox4x32-10 block (i // 4, offset) keyed by
     seed: the very numbers the step kernels draw, identical on CPU and CUDA."""
-    return call(PHILOX, (input, int(seed), int(offset)), ())
+    return call(PHILOX, (input, philox_int("seed", seed), philox_int("offset", offset)), ())
 
 
 # ---- fake kernels (shapes only) --------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from vision_ext.training import checkpoint as ckpt
 from vision_ext.training import distributed as dist_util
+from vision_ext.training.interrupt import StopRequest, TrainingInterrupted
 from vision_ext.training.metrics import MetricsLog, peak_memory, reset_peak_memory
 from vision_ext.training.models import build_model, count_parameters
 
@@ -83,10 +84,12 @@ def _sync(device):
 def _check_out_dir(cfg: TrainConfig, path: str) -> Optional[dict]:
     """The checkpoint to resume from (or None for a fresh run); raises RunStateError when they disagree."""
     exists = os.path.exists(path)
+    if os.path.isdir(path):
+        raise RunStateError(f"{path} is a folder, not a checkpoint; remove it or use another --out")
     if cfg.resume:
         if not exists:
             raise RunStateError(f"--resume: no checkpoint at {path}; run without --resume to start training there")
-        state = ckpt.load(path)
+        state = ckpt.load(path, "vision-ext train")
         mine = {k: getattr(cfg, k) for k in RECIPE_FIELDS}
         theirs = {k: state["recipe"].get(k) for k in RECIPE_FIELDS}
         diff = [f"--{k.replace('_', '-')} {theirs[k]} (checkpoint) vs {mine[k]} (now)"
@@ -155,60 +158,68 @@ def train(cfg: TrainConfig) -> dict:
     if ctx.is_main and start_epoch >= last:
         print(f"vision-ext train: {cfg.out} is already at epoch {start_epoch} of {cfg.epochs}; nothing to do")
 
-    for epoch in range(start_epoch, last):
-        reset_peak_memory(device)
-        _sync(device)
-        t0 = time.perf_counter()
-        train_loader.set_epoch(epoch)
-        net.train()
-        sums = torch.zeros(3, dtype=torch.float64, device=device)  # loss * n, correct, n
-        bar = tqdm(train_loader, desc=f"{cfg.model} epoch {epoch + 1}/{cfg.epochs}", leave=False,
-                   disable=not (cfg.progress and ctx.is_main), dynamic_ncols=True)
-        for x, y in bar:
-            x, y = _to_device(x, y, device, cfg.channels_last)
-            with _autocast(device, cfg.amp):
-                logits = net(x)
-                loss = F.cross_entropy(logits, y)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            with torch.no_grad():
-                sums += torch.stack([loss.detach().double() * len(y), (logits.argmax(1) == y).sum().double(),
-                                     torch.tensor(float(len(y)), dtype=torch.float64, device=device)])
-        _sync(device)
-        train_time = time.perf_counter() - t0
-        dist_util.all_reduce(sums)
-        if ctx.enabled:
-            # Evaluate (and checkpoint) with rank 0's BN statistics on every rank.
-            for buf in model.buffers():
-                torch.distributed.broadcast(buf, 0)
-        # The bare model, not DDP: test shards may differ by one batch, and DDP's forward is collective.
-        test_loss, test_acc = evaluate(model, test_loader, device, cfg)
-        _sync(device)
-        epoch_time = time.perf_counter() - t0
-        memory = peak_memory(device)
-        peak = dist_util.all_reduce(torch.tensor([memory["peak_memory_mib"]], device=device),
-                                    op=torch.distributed.ReduceOp.MAX if ctx.enabled else None)
-        memory["peak_memory_mib"] = float(peak.item())
-        record = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"],
-                  "train_loss": (sums[0] / sums[2]).item(), "train_acc": (sums[1] / sums[2]).item(),
-                  "test_loss": test_loss, "test_acc": test_acc, "train_time_s": train_time,
-                  "epoch_time_s": epoch_time, "images_per_s": sums[2].item() / train_time, **memory}
-        if ctx.is_main:
-            # Checkpoint first: a metrics record never describes an epoch that a resume would redo.
-            ckpt.atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                              "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-                              "epoch": epoch + 1, "rng": ckpt.rng_states(),
-                              "data": {"seed": cfg.seed, "next_epoch": epoch + 1},
-                              "recipe": {k: getattr(cfg, k) for k in RECIPE_FIELDS}}, ckpt_path)
-            log.append(record)
-            tqdm.write(f"epoch {epoch + 1}/{cfg.epochs}  train loss {record['train_loss']:.4f} "
-                       f"acc {record['train_acc']:.4f}  test loss {test_loss:.4f} acc {test_acc:.4f}  "
-                       f"{epoch_time:.1f} s  {record['images_per_s']:.0f} img/s  "
-                       f"peak {memory['peak_memory_mib']:.0f} MiB")
-        dist_util.barrier()
+    # After a Ctrl-C the loop stops once the epoch in progress is checkpointed.
+    with StopRequest("stopping after this epoch's checkpoint") as stop:
+        for epoch in range(start_epoch, last):
+            reset_peak_memory(device)
+            _sync(device)
+            t0 = time.perf_counter()
+            train_loader.set_epoch(epoch)
+            net.train()
+            sums = torch.zeros(3, dtype=torch.float64, device=device)  # loss * n, correct, n
+            bar = tqdm(train_loader, desc=f"{cfg.model} epoch {epoch + 1}/{cfg.epochs}", leave=False,
+                       disable=not (cfg.progress and ctx.is_main), dynamic_ncols=True)
+            for x, y in bar:
+                x, y = _to_device(x, y, device, cfg.channels_last)
+                with _autocast(device, cfg.amp):
+                    logits = net(x)
+                    loss = F.cross_entropy(logits, y)
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+                scheduler.step()
+                with torch.no_grad():
+                    sums += torch.stack([loss.detach().double() * len(y), (logits.argmax(1) == y).sum().double(),
+                                         torch.tensor(float(len(y)), dtype=torch.float64, device=device)])
+            _sync(device)
+            train_time = time.perf_counter() - t0
+            dist_util.all_reduce(sums)
+            if ctx.enabled:
+                # Evaluate (and checkpoint) with rank 0's BN statistics on every rank.
+                for buf in model.buffers():
+                    torch.distributed.broadcast(buf, 0)
+            # The bare model, not DDP: test shards may differ by one batch, and DDP's forward is collective.
+            test_loss, test_acc = evaluate(model, test_loader, device, cfg)
+            _sync(device)
+            epoch_time = time.perf_counter() - t0
+            memory = peak_memory(device)
+            peak = dist_util.all_reduce(torch.tensor([memory["peak_memory_mib"]], device=device),
+                                        op=torch.distributed.ReduceOp.MAX if ctx.enabled else None)
+            memory["peak_memory_mib"] = float(peak.item())
+            record = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"],
+                      "train_loss": (sums[0] / sums[2]).item(), "train_acc": (sums[1] / sums[2]).item(),
+                      "test_loss": test_loss, "test_acc": test_acc, "train_time_s": train_time,
+                      "epoch_time_s": epoch_time, "images_per_s": sums[2].item() / train_time, **memory}
+            if ctx.is_main:
+                # Checkpoint first: a metrics record never describes an epoch that a resume would redo.
+                ckpt.atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                                  "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
+                                  "epoch": epoch + 1, "rng": ckpt.rng_states(),
+                                  "data": {"seed": cfg.seed, "next_epoch": epoch + 1},
+                                  "recipe": {k: getattr(cfg, k) for k in RECIPE_FIELDS}}, ckpt_path)
+                log.append(record)
+                tqdm.write(f"epoch {epoch + 1}/{cfg.epochs}  train loss {record['train_loss']:.4f} "
+                           f"acc {record['train_acc']:.4f}  test loss {test_loss:.4f} acc {test_acc:.4f}  "
+                           f"{epoch_time:.1f} s  {record['images_per_s']:.0f} img/s  "
+                           f"peak {memory['peak_memory_mib']:.0f} MiB")
+            dist_util.barrier()
+            # Every rank stops after the same epoch if any of them was asked to.
+            asked = dist_util.all_reduce(torch.tensor([float(stop.requested)], device=device),
+                                         op=torch.distributed.ReduceOp.MAX if ctx.enabled else None)
+            if asked.item() and epoch + 1 < last:
+                dist_util.shutdown()
+                raise TrainingInterrupted(ckpt_path, f"epoch {epoch + 1} of {cfg.epochs}")
     result = log.data if ctx.is_main else None
     dist_util.shutdown()
     return result
