@@ -1,5 +1,6 @@
 // Harris / min-eigenvalue corner response: the arithmetic shared by the CPU and
-// CUDA kernels, so both produce the same bits (DESIGN.md section 5).
+// CUDA kernels, so both produce the same bits. The behaviour is OpenCV's cornerHarris /
+// cornerMinEigenVal (tests/ops/test_corners_ops.py holds both devices to it).
 //
 // Response at (x, y):
 //   Dx = scale * Hpass(deriv) o Vpass(smooth) (src),  Dy = scale * Hpass(smooth) o Vpass(deriv) (src)
@@ -87,7 +88,7 @@ VE_HD double corner_derivative_scale(int ksize, int block_size, bool is_uint8) {
 }
 
 // Multiply/add (float or double) that nvcc may not fuse into an FMA: keeps CPU and CUDA
-// bit-identical (the CPU kernels switch contraction off with a pragma, see corners_kernel.cpp).
+// bit-identical (the CPU kernels compile with -ffp-contract=off: setup.py's per-level flags).
 template <typename T>
 VE_HD T ve_mul(T a, T b) {
 #if defined(__CUDA_ARCH__)
@@ -215,16 +216,18 @@ VE_HD void corner_products_at(const In* plane, const CornerParams& p, const Sobe
 }
 
 // Score of the output whose B x B window starts at tile entry r (row stride sw): each row
-// summed along x, then the rows top to bottom, the CPU kernel's order, so the bits match.
+// summed along x, then the rows top to bottom, the CPU kernel's order, so the bits match. The
+// sums run in double and are rounded once, like OpenCV's box filter: exact in practice, so two
+// windows holding the same products (next to a reflected border) give the same response.
 template <typename T>
 VE_HD T corner_window_response(const T* sxx, const T* sxy, const T* syy, int r, int sw, const CornerParams& p) {
-  T a = T(0), b = T(0), c = T(0);
+  double a = 0.0, b = 0.0, c = 0.0;
   for (int i = 0; i < p.block_size; ++i, r += sw) {
-    T ra = sxx[r], rb = sxy[r], rc = syy[r];
+    double ra = static_cast<double>(sxx[r]), rb = static_cast<double>(sxy[r]), rc = static_cast<double>(syy[r]);
     for (int j = 1; j < p.block_size; ++j) {
-      ra = ve_add(ra, sxx[r + j]);
-      rb = ve_add(rb, sxy[r + j]);
-      rc = ve_add(rc, syy[r + j]);
+      ra = ve_add(ra, static_cast<double>(sxx[r + j]));
+      rb = ve_add(rb, static_cast<double>(sxy[r + j]));
+      rc = ve_add(rc, static_cast<double>(syy[r + j]));
     }
     if (i == 0) {
       a = ra;
@@ -236,7 +239,8 @@ VE_HD T corner_window_response(const T* sxx, const T* sxy, const T* syy, int r, 
       c = ve_add(c, rc);
     }
   }
-  return p.harris ? harris_from_sums(a, b, c, p.k) : min_eigen_from_sums(a, b, c);
+  const T ta = static_cast<T>(a), tb = static_cast<T>(b), tc = static_cast<T>(c);
+  return p.harris ? harris_from_sums(ta, tb, tc, p.k) : min_eigen_from_sums(ta, tb, tc);
 }
 
 }  // namespace vision_ext
