@@ -2,7 +2,7 @@
 // loops vectorise at the level's width): derivatives, products, window sums and the score in one
 // pass, with a ring of B row window sums instead of full-size temporaries.
 //
-// Order of every operation: the one of corner_derivatives_at() and corner_window_response()
+// Order of every operation: the one of corner_derivatives_r() and corner_window_response()
 // (vision_ext/harris.h, shared with the CUDA kernel), so results are bit-identical to it and
 // across levels (-ffp-contract=off). The window sums run in double, rounded once to T, as
 // OpenCV's box filter does: the sum is then exact in practice, so windows holding the same
@@ -24,30 +24,41 @@ namespace corner_rows {
 using vision_ext::border_index;
 using vision_ext::corner_score;
 using vision_ext::CornerParams;
-using vision_ext::SobelTaps;
+
+// The rows of one call's scratch (corner_scratch_doubles): T for the filter passes, double sums.
+// Row-pass results of the source rows a tile reads, cached by row: the derivative (h) and the
+// scaled smoothing (hs) of each, W wide. Least recently used slot goes first, so the rows of the
+// current column pass (at most 7 of 8) are never evicted while in use.
+constexpr int kRowSlots = 8;
 
 // The rows of one call's scratch (corner_scratch_doubles): T for the filter passes, double sums.
 template <typename T>
 struct Scratch {
-  T* vs;          // vertical pass for Dx, W + 2R (R pad cells each side)
-  T* vd;          // vertical pass for Dy
-  const void* zeros;
-  T* prod;        // 3 x (W + B - 1): Dx*Dx, Dx*Dy, Dy*Dy with the window's pad cells
-  double* ring;   // B slots of 3 x W row window sums
+  T* line;        // one source row in T with R pad cells each side
+  T* h[kRowSlots];
+  T* hs[kRowSlots];
+  int tag[kRowSlots];
+  long long used[kRowSlots];
+  long long clock = 0;
+  T* prod;        // 3 x (W + B + 8): Dx*Dx, Dx*Dy, Dy*Dy with the window's pad cells
+  double* ring;   // B slots of 3 x (W + 8) row window sums
   double* a;      // column sums of wide windows
   double* b;
   double* c;
 
   Scratch(double* s, int w, int block) {
-    const size_t W = static_cast<size_t>(w), pad = 2 * 3 + 8;
+    const size_t W = static_cast<size_t>(w);
     // Carve in doubles so every row stays 8-byte aligned whatever T is.
-    vs = reinterpret_cast<T*>(s);
-    s += W + pad;
-    vd = reinterpret_cast<T*>(s);
-    s += W + pad;
-    std::memset(s, 0, (W + 8) * sizeof(double));
-    zeros = s;
-    s += W + 8;
+    line = reinterpret_cast<T*>(s);
+    s += W + 16;
+    for (int i = 0; i < kRowSlots; ++i) {
+      h[i] = reinterpret_cast<T*>(s);
+      s += W + 8;
+      hs[i] = reinterpret_cast<T*>(s);
+      s += W + 8;
+      tag[i] = -2;  // no row (-1 is the zero row of the constant border)
+      used[i] = -1;
+    }
     prod = reinterpret_cast<T*>(s);
     s += 3 * (W + block + 8);
     ring = s;
@@ -122,41 +133,57 @@ inline void response_from_rows(const double* const* rows, std::ptrdiff_t stride,
     score_from_rows<NB, false>(rows, stride, out, n, k);
 }
 
-// Products Dx*Dx, Dx*Dy, Dy*Dy of in-image row y into pxx/pxy/pyy[0, W). RS/RD: smooth and
-// derivative tap radii, fixed at compile time so each sweep below is one vectorised loop.
-// Sum order per element is corner_derivatives_at()'s (a constant-border row adds +0).
+// Slot holding the row pass of source row yy (in-image, or -1: zeros), computed on a miss.
 template <int RS, int RD, typename In, typename T>
-inline void derivative_products(const In* src, int y, const CornerParams& p, const SobelTaps& tp, Scratch<T>& s,
-                                T* VE_RESTRICT pxx, T* VE_RESTRICT pxy, T* VE_RESTRICT pyy) {
-  constexpr int R = RS > RD ? RS : RD;
+inline int row_pass(const In* src, int yy, const CornerParams& p, const vision_ext::CornerTaps<T>& c, Scratch<T>& s) {
+  int slot = 0;
+  for (int i = 0; i < kRowSlots; ++i) {
+    if (s.tag[i] == yy) {
+      s.used[i] = ++s.clock;
+      return i;
+    }
+    if (s.used[i] < s.used[slot]) slot = i;
+  }
+  s.tag[slot] = yy;
+  s.used[slot] = ++s.clock;
   const std::ptrdiff_t W = p.width;
-  T st[2 * RS + 1], dt[2 * RD + 1];
-  for (int j = 0; j <= 2 * RS; ++j) st[j] = static_cast<T>(tp.smooth[j]);
-  for (int j = 0; j <= 2 * RD; ++j) dt[j] = static_cast<T>(tp.deriv[j]);
-  const In* rows[2 * R + 1];
+  T* VE_RESTRICT h = s.h[slot];
+  T* VE_RESTRICT hs = s.hs[slot];
+  if (yy < 0) {
+    for (std::ptrdiff_t x = 0; x < W; ++x) h[x] = hs[x] = T(0);
+    return slot;
+  }
+  constexpr int R = RS > RD ? RS : RD;
+  constexpr bool kSeq = In(0.5) == In(0);  // 8-bit input: OpenCV's left-to-right row smoothing
+  const In* VE_RESTRICT row = src + static_cast<std::ptrdiff_t>(yy) * W;
+  T* VE_RESTRICT l = s.line + R;
+  for (std::ptrdiff_t x = 0; x < W; ++x) l[x] = static_cast<T>(row[x]);
+  pad_line(s.line, static_cast<int>(W), R, R, p.border);
+  for (std::ptrdiff_t x = 0; x < W; ++x) {
+    h[x] = vision_ext::sobel_deriv_sum<RD>(c.deriv, [&](int k) { return l[x + k]; });
+    hs[x] = vision_ext::sobel_smooth_row<RS, kSeq>(c.smooth, [&](int k) { return l[x + k]; });
+  }
+  return slot;
+}
+
+// Products Dx*Dx, Dx*Dy, Dy*Dy of in-image row y into pxx/pxy/pyy[0, W): the column pass over
+// the cached row passes. RS/RD: smooth and derivative tap radii, fixed at compile time so each
+// sweep is one vectorised loop; the order of operations is corner_derivatives_r()'s.
+template <int RS, int RD, typename In, typename T>
+inline void derivative_products(const In* src, int y, const CornerParams& p, const vision_ext::CornerTaps<T>& c,
+                                Scratch<T>& s, T* VE_RESTRICT pxx, T* VE_RESTRICT pxy, T* VE_RESTRICT pyy) {
+  constexpr int R = RS > RD ? RS : RD;
+  const T* hr[2 * R + 1];
+  const T* hsr[2 * R + 1];
   for (int j = -R; j <= R; ++j) {
-    const int yy = border_index(y + j, p.height, p.border);
-    rows[j + R] = yy < 0 ? static_cast<const In*>(s.zeros) : src + static_cast<std::ptrdiff_t>(yy) * W;
+    const int slot = row_pass<RS, RD>(src, border_index(y + j, p.height, p.border), p, c, s);
+    hr[j + R] = s.h[slot];
+    hsr[j + R] = s.hs[slot];
   }
-  T* VE_RESTRICT vs = s.vs + R;
-  T* VE_RESTRICT vd = s.vd + R;
-  for (std::ptrdiff_t x = 0; x < W; ++x) {  // vertical: smooth for Dx, derivative for Dy
-    T a = T(0), b = T(0);
-    for (int j = 0; j <= 2 * RS; ++j) a = a + st[j] * static_cast<T>(rows[R - RS + j][x]);
-    for (int j = 0; j <= 2 * RD; ++j)
-      if (j != RD) b = b + dt[j] * static_cast<T>(rows[R - RD + j][x]);  // centre tap is 0
-    vs[x] = a;
-    vd[x] = b;
-  }
-  pad_line(s.vs, static_cast<int>(W), R, R, p.border);
-  pad_line(s.vd, static_cast<int>(W), R, R, p.border);
-  const T sc = static_cast<T>(p.scale);
-  for (std::ptrdiff_t x = 0; x < W; ++x) {  // horizontal, scale, products
-    T hx = T(0), hy = T(0);
-    for (int i = 0; i <= 2 * RD; ++i)
-      if (i != RD) hx = hx + dt[i] * vs[x + i - RD];
-    for (int i = 0; i <= 2 * RS; ++i) hy = hy + st[i] * vd[x + i - RS];
-    const T dx = hx * sc, dy = hy * sc;
+  const std::ptrdiff_t W = p.width;
+  for (std::ptrdiff_t x = 0; x < W; ++x) {
+    const T dx = vision_ext::sobel_smooth_symm<RS>(c.smooth, [&](int k) { return hr[R + k][x]; });
+    const T dy = vision_ext::sobel_deriv_sum<RD>(c.deriv, [&](int k) { return hsr[R + k][x]; });
     pxx[x] = dx * dx;
     pxy[x] = dx * dy;
     pyy[x] = dy * dy;
@@ -165,7 +192,7 @@ inline void derivative_products(const In* src, int y, const CornerParams& p, con
 
 // Window sums along x of Dx*Dx, Dx*Dy, Dy*Dy for cov row yy (any integer) into out[3][stride].
 template <int RS, int RD, typename In, typename T>
-inline void window_row(const In* src, int yy, const CornerParams& p, const SobelTaps& tp, Scratch<T>& s,
+inline void window_row(const In* src, int yy, const CornerParams& p, const vision_ext::CornerTaps<T>& tp, Scratch<T>& s,
                        double* out, std::ptrdiff_t stride) {
   const int W = p.width, B = p.block_size, lo = B / 2, hi = B - 1 - lo;
   const int ym = border_index(yy, p.height, p.border);
@@ -193,7 +220,7 @@ constexpr int kMaxFusedBlock = 7;
 // Response rows [y0, y1) of one plane (src and dst contiguous H x W).
 template <int RS, int RD, typename In, typename T>
 void rows_impl(const In* src, T* dst, const CornerParams& p, int y0, int y1, double* scratch) {
-  const SobelTaps tp = vision_ext::sobel_taps(p.ksize);
+  const vision_ext::CornerTaps<T> tp = vision_ext::corner_taps<T>(vision_ext::sobel_taps(p.ksize), p.scale);
   const int W = p.width, B = p.block_size, lo = B / 2, hi = B - 1 - lo;
   Scratch<T> s(scratch, W, B);
   const std::ptrdiff_t stride = W + 8, slot = 3 * stride;  // one ring slot: three rows

@@ -12,9 +12,9 @@ namespace vision_ext::cpu {
 // Doubles of scratch one call of a response kernel needs for a plane `width` wide (any input
 // type: the kernel carves its rows out of it).
 inline size_t corner_scratch_doubles(int width, int block_size) {
-  const size_t w = static_cast<size_t>(width), pad = 2 * 3 + 8;  // derivative radius <= 3, vector spill
-  return 2 * (w + pad)                                    // vertical passes (T)
-         + (w + 8)                                        // a row of zeros (the constant border's source)
+  const size_t w = static_cast<size_t>(width);
+  return (w + 16)                                         // one source row with pad cells (T)
+         + 2 * 8 * (w + 8)                                // row passes of 8 source rows (T)
          + 3 * (w + block_size + 8)                       // products of one row (T)
          + 3 * static_cast<size_t>(block_size) * (w + 8)  // ring of row window sums (double)
          + 3 * (w + 8);                                   // a, b, c of wide windows (double)
