@@ -114,20 +114,36 @@ void gftt_select_plane(const S* resp, const uint8_t* mask, int h, int w, int64_t
   const S thr = static_cast<S>(static_cast<double>(maxv) * quality);
   auto tz = [&](long long i) { return resp[i] > thr ? resp[i] : S(0); };
   std::vector<std::pair<S, long long>> cand;
-  for (int y = 1; y < h - 1; ++y)
-    for (std::ptrdiff_t x = 1; x < w - 1; ++x) {
-      const long long i = static_cast<long long>(y) * w + x;
-      const S v = tz(i);
-      if (v == S(0) || (mask && !mask[i])) continue;
-      bool is_max = true;
-      for (int dy = -1; dy <= 1 && is_max; ++dy)
-        for (int dx = -1; dx <= 1; ++dx)
-          if (tz(i + dy * static_cast<long long>(w) + dx) > v) {
-            is_max = false;
-            break;
-          }
-      if (is_max) cand.emplace_back(v, i);
+  if (thr >= S(0)) {  // the level's vector scan (the test it makes needs thr >= 0)
+    std::vector<int32_t> cols(w);
+    for (int y = 1; y < h - 1; ++y) {
+      const S* row = resp + static_cast<long long>(y) * w;
+      int n = 0;
+      if constexpr (sizeof(S) == sizeof(float))
+        n = cpu::corners_kernels().gftt_row_f32(row, w, thr, cols.data());
+      else
+        n = cpu::corners_kernels().gftt_row_f64(row, w, thr, cols.data());
+      for (int j = 0; j < n; ++j) {
+        const long long i = static_cast<long long>(y) * w + cols[j];
+        if (!mask || mask[i]) cand.emplace_back(resp[i], i);
+      }
     }
+  } else {
+    for (int y = 1; y < h - 1; ++y)
+      for (std::ptrdiff_t x = 1; x < w - 1; ++x) {
+        const long long i = static_cast<long long>(y) * w + x;
+        const S v = tz(i);
+        if (v == S(0) || (mask && !mask[i])) continue;
+        bool is_max = true;
+        for (int dy = -1; dy <= 1 && is_max; ++dy)
+          for (int dx = -1; dx <= 1; ++dx)
+            if (tz(i + dy * static_cast<long long>(w) + dx) > v) {
+              is_max = false;
+              break;
+            }
+        if (is_max) cand.emplace_back(v, i);
+      }
+  }
   // Descending value; ties: larger raster index first (OpenCV sorts pointers that way).
   std::sort(cand.begin(), cand.end(), [](const std::pair<S, long long>& a, const std::pair<S, long long>& b) {
     return a.first > b.first || (a.first == b.first && a.second > b.second);

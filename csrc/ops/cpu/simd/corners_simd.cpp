@@ -9,6 +9,7 @@
 // (vision_ext/fast.h, fast_class_has_arc). The scalar maths of fast.h serves narrow rows.
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "corner_lane_ops.h"
 #include "corner_response_rows.h"
@@ -148,12 +149,56 @@ int fast_row(int n, const uint8_t* row, std::ptrdiff_t stride, int w, int t, boo
   return fast_row_n<8>(row, stride, w, t, scores, score, cols);
 }
 
+// ---- good_features_to_track: the candidate scan -------------------------------------------------
+// With thr >= 0 and v > thr, a neighbour beats v after thresholding exactly when it beats v
+// before, so the test needs no thresholded copy: v > thr && v >= max of the 8 neighbours.
+template <typename S>
+inline bool gftt_is_candidate(const S* r, std::ptrdiff_t x, std::ptrdiff_t w, S thr) {
+  const S v = r[x];
+  if (!(v > thr)) return false;
+  for (std::ptrdiff_t dy = -w; dy <= w; dy += w)
+    for (int dx = -1; dx <= 1; ++dx)
+      if (r[x + dy + dx] > v) return false;
+  return true;
+}
+
+template <typename S>
+int gftt_row(const S* row, int w, S thr, int32_t* cols) {
+  using V = NativeVec<S>;
+  constexpr int L = V::kLanes;
+  const std::ptrdiff_t W = w;
+  int count = 0;
+  std::ptrdiff_t x = 1;
+  const V t(thr);
+  for (; x + L <= W - 1; x += L) {
+    const V v = V::load(row + x);
+    V m = vmax(V::load(row + x - 1), V::load(row + x + 1));
+    const S* up = row - W + x;
+    const S* dn = row + W + x;
+    m = vmax(m, vmax(V::load(up), vmax(V::load(up - 1), V::load(up + 1))));
+    m = vmax(m, vmax(V::load(dn), vmax(V::load(dn - 1), V::load(dn + 1))));
+    const auto hit = (v.v > t.v) & (v.v >= m.v);  // all-ones lanes
+    uint64_t words[sizeof(hit) / 8];
+    std::memcpy(words, &hit, sizeof(hit));
+    uint64_t any = 0;
+    for (uint64_t word : words) any |= word;
+    if (!any) continue;
+    for (int i = 0; i < L; ++i)
+      if (gftt_is_candidate(row, x + i, W, thr)) cols[count++] = static_cast<int32_t>(x + i);
+  }
+  for (; x < W - 1; ++x)
+    if (gftt_is_candidate(row, x, W, thr)) cols[count++] = static_cast<int32_t>(x);
+  return count;
+}
+
 }  // namespace
 
 extern const CornerKernels corners = {
     &corner_rows::response_rows<uint8_t, float>,
     &corner_rows::response_rows<float, float>,
     &corner_rows::response_rows<double, double>,
+    &gftt_row<float>,
+    &gftt_row<double>,
     &fast_row,
 };
 

@@ -33,6 +33,12 @@ struct CornerKernels {
   // rows row - 3 * stride .. row + 3 * stride readable, width >= 7): their columns in raster
   // order into cols (room for width), their count returned; with `scores` each corner's score
   // goes to score[x], other entries are left as they are. n: circle size 16, 12 or 8.
+  // good_features_to_track's candidates on interior row `row` of a response plane `width` wide
+  // (rows row - width and row + width readable): columns x in [1, width - 1) whose value is
+  // > thr and >= its 8 neighbours (OpenCV's threshold + 3x3 dilation test, for thr >= 0), in
+  // order into cols (room for width); their count returned.
+  int (*gftt_row_f32)(const float* row, int width, float thr, int32_t* cols);
+  int (*gftt_row_f64)(const double* row, int width, double thr, int32_t* cols);
   int (*fast_row)(int n, const uint8_t* row, std::ptrdiff_t stride, int width, int threshold, bool scores,
                   uint8_t* score, int32_t* cols);
 };
