@@ -106,7 +106,8 @@ inline void check_fast_args(const char* op, int64_t threshold, int64_t max_keypo
 inline void check_gftt_args(const char* op, int64_t max_corners, double quality_level, double min_distance) {
   TORCH_CHECK(max_corners >= 0, op, ": max_corners must be >= 0 (0 = no limit), got ", max_corners);
   TORCH_CHECK(quality_level > 0.0, op, ": quality_level must be > 0 (e.g. 0.01), got ", quality_level);
-  TORCH_CHECK(min_distance >= 0.0, op, ": min_distance must be >= 0, got ", min_distance);
+  TORCH_CHECK(min_distance >= 0.0, op, ": min_distance must be a number >= 0 (inf keeps only the best corner), got ",
+              min_distance);
 }
 
 // The mask of good_features_to_track: None, (H, W) shared by the batch, or one per image.

@@ -12,7 +12,9 @@
 #include <limits>
 #include <vector>
 
-#include "../../csrc/ops/cpu/corner_response_cpu.h"
+// The CPU row kernel as its baseline level compiles it (setup.py builds it once per level).
+#define VE_CPU_NS base
+#include "../../csrc/ops/cpu/simd/corner_response_rows.h"
 #include "vision_ext/fast.h"
 #include "vision_ext/harris.h"
 
@@ -68,7 +70,8 @@ static void check_tiles_match_cpu(int h, int w, uint32_t seed) {
           CornerParams p{h, w, block, ksize, border, harris, 0.04, 0.0};
           p.scale = corner_derivative_scale(ksize, block, std::is_integral<In>::value);
           std::vector<T> cpu(img.size());
-          corners::corner_response_rows<In, T>(img.data(), cpu.data(), p, 0, h);
+          std::vector<double> scratch(cpu::corner_scratch_doubles(w, block));
+          cpu::base::corner_rows::response_rows<In, T>(img.data(), cpu.data(), p, 0, h, scratch.data());
           const std::vector<T> gpu = cuda_tiles_on_host<In, T>(img, p);
           bool same = true;
           for (size_t i = 0; i < cpu.size(); ++i) same = same && cpu[i] == gpu[i];

@@ -1,26 +1,24 @@
-"""FAST on both CPU code paths (AVX-512 blocks of 64 pixels where the build has them, and the
-portable one forced by VISION_EXT_FAST_PORTABLE=1) against cv2 on images made to hit their
-edges: widths around the 64-lane block, corners next to the tested border, saturated values,
-score ties, tiny images, and a large image split over threads."""
+"""FAST at every CPU level this machine runs (vectors of 64, 32 or 16 pixels of a row, and the
+scalar path of rows narrower than one vector) against cv2 on images made to hit their edges:
+widths around each level's block, corners next to the tested border, saturated values, score
+ties, tiny images, and a large image split over threads."""
 import cv2
 import numpy as np
 import pytest
 import torch
 
 import vision_ext  # noqa: F401
+from tests.conftest import at_cpu_level, cpu_levels
 
 ops = torch.ops.vision_ext
 CV_TYPES = {16: cv2.FAST_FEATURE_DETECTOR_TYPE_9_16, 12: cv2.FAST_FEATURE_DETECTOR_TYPE_7_12,
             8: cv2.FAST_FEATURE_DETECTOR_TYPE_5_8}
 
 
-@pytest.fixture(params=["default", "portable"])
-def fast_path(request, monkeypatch):
-    if request.param == "portable":
-        monkeypatch.setenv("VISION_EXT_FAST_PORTABLE", "1")
-    else:
-        monkeypatch.delenv("VISION_EXT_FAST_PORTABLE", raising=False)
-    return request.param
+@pytest.fixture(params=cpu_levels())
+def fast_path(request):
+    with at_cpu_level(request.param):
+        yield request.param
 
 
 def _assert_same(img, threshold, nonmax, pattern=16):
@@ -33,7 +31,7 @@ def _assert_same(img, threshold, nonmax, pattern=16):
     return n
 
 
-@pytest.mark.parametrize("width", [7, 8, 63, 64, 69, 70, 71, 127, 133, 134, 200])
+@pytest.mark.parametrize("width", [7, 8, 21, 22, 23, 37, 38, 39, 63, 64, 69, 70, 71, 127, 133, 134, 200])
 def test_widths_around_the_vector_block(fast_path, width):
     rng = np.random.default_rng(width)
     noise = rng.integers(0, 256, (23, width), dtype=np.uint8)

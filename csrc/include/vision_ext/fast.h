@@ -1,5 +1,5 @@
 // FAST corner test and score shared by the CPU and CUDA kernels; the behaviour
-// is OpenCV's FastFeatureDetector (types 9_16, 7_12, 5_8; DESIGN.md section 5).
+// is OpenCV's FastFeatureDetector (types 9_16, 7_12, 5_8; tests/ops/test_corners_fast_paths.py holds us to it).
 #pragma once
 
 #include "vision_ext/macros.h"

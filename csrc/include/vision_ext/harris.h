@@ -1,8 +1,10 @@
 // Harris / min-eigenvalue corner response: the arithmetic shared by the CPU and
-// CUDA kernels, so both produce the same bits (DESIGN.md section 5).
+// CUDA kernels, so both produce the same bits. The behaviour is OpenCV's cornerHarris /
+// cornerMinEigenVal (tests/ops/test_corners_ops.py holds both devices to it).
 //
 // Response at (x, y):
-//   Dx = scale * Hpass(deriv) o Vpass(smooth) (src),  Dy = scale * Hpass(smooth) o Vpass(deriv) (src)
+//   Dx = Vpass(scale * smooth) o Hpass(deriv) (src),  Dy = Vpass(deriv) o Hpass(scale * smooth) (src)
+//   (OpenCV's Sobel: row pass, then column pass, in its order of operations: corner_derivatives_r)
 //   a, b, c = window sums of Dx*Dx, Dx*Dy, Dy*Dy over rows/cols [p - B/2, p - B/2 + B - 1]
 //   harris = a*c - b*b - k*(a+c)^2,  min_eig = (a/2 + c/2) - sqrt((a/2 - c/2)^2 + b^2)
 // Pixels outside the image follow the border rule twice, like OpenCV: once for the
@@ -87,7 +89,7 @@ VE_HD double corner_derivative_scale(int ksize, int block_size, bool is_uint8) {
 }
 
 // Multiply/add (float or double) that nvcc may not fuse into an FMA: keeps CPU and CUDA
-// bit-identical (the CPU kernels switch contraction off with a pragma, see corners_kernel.cpp).
+// bit-identical (the CPU kernels compile with -ffp-contract=off: setup.py's per-level flags).
 template <typename T>
 VE_HD T ve_mul(T a, T b) {
 #if defined(__CUDA_ARCH__)
@@ -148,46 +150,100 @@ struct CornerParams {
   double scale;  // corner_derivative_scale(...)
 };
 
+// a*b + c rounded once to T: OpenCV's separable filters fuse these on FMA machines. For float
+// the product is exact in double, so the result is the fused one whenever the double sum is
+// exact, which the filter values here (scaled small integers for uint8 input) always give; and
+// it is the same on every CPU level and on CUDA.
+template <typename T>
+VE_HD T corner_fma(T a, T b, T c) {
+  if constexpr (sizeof(T) == sizeof(float))
+    return static_cast<T>(ve_add(ve_mul(static_cast<double>(a), static_cast<double>(b)), static_cast<double>(c)));
+  else
+    return ve_add(ve_mul(a, b), c);
+}
+
+// The three filter sums of OpenCV's Sobel (a row pass, then a column pass), over values v(k),
+// k in [-R, R], in the order OpenCV adds them. Antisymmetric derivative taps d[2R+1]:
+template <int R, typename T, typename V>
+VE_HD T sobel_deriv_sum(const T* d, V v) {
+  T a = ve_mul(d[R + 1], ve_add(v(1), -v(-1)));
+  for (int k = 2; k <= R; ++k) a = corner_fma(d[R + k], ve_add(v(k), -v(-k)), a);
+  return a;
+}
+// Symmetric smoothing taps f[2R+1]: the centre, then the pairs outward.
+template <int R, typename T, typename V>
+VE_HD T sobel_smooth_symm(const T* f, V v) {
+  T a = ve_mul(f[R], v(0));
+  for (int k = 1; k <= R; ++k) a = corner_fma(f[R + k], ve_add(v(-k), v(k)), a);
+  return a;
+}
+// The same taps left to right (OpenCV's row pass over 8-bit pixels).
+template <int R, typename T, typename V>
+VE_HD T sobel_smooth_seq(const T* f, V v) {
+  T a = ve_mul(f[0], v(-R));
+  for (int i = 1; i <= 2 * R; ++i) a = corner_fma(f[i], v(i - R), a);
+  return a;
+}
+// The row pass of the smoothing taps: left to right for 8-bit input, symmetric otherwise.
+template <int R, bool kSeq, typename T, typename V>
+VE_HD T sobel_smooth_row(const T* f, V v) {
+  if constexpr (kSeq)
+    return sobel_smooth_seq<R>(f, v);
+  else
+    return sobel_smooth_symm<R>(f, v);
+}
+
+// The filter taps in T: the derivative as is, the smoothing times the derivative scale (OpenCV
+// scales the smoothing kernel, rounding each tap once).
+template <typename T>
+struct CornerTaps {
+  T smooth[7];
+  T deriv[7];
+};
+template <typename T>
+VE_HD CornerTaps<T> corner_taps(const SobelTaps& t, double scale) {
+  CornerTaps<T> c{};
+  for (int i = 0; i <= 2 * t.smooth_r; ++i) c.smooth[i] = static_cast<T>(static_cast<double>(t.smooth[i]) * scale);
+  for (int i = 0; i <= 2 * t.deriv_r; ++i) c.deriv[i] = static_cast<T>(t.deriv[i]);
+  return c;
+}
+
 // Derivatives (Dx, Dy) at an in-image pixel (x, y) of one plane; src(row, col) reads pixel values.
-// The order of the sums is the CPU kernel's: vertical taps first (top to bottom),
-// then horizontal taps (left to right), zero taps skipped, then the scale.
+// OpenCV's order: Dx = column smoothing (scaled) of the row derivative, Dy = column derivative of
+// the row smoothing (scaled); pixels outside the image follow the border rule (0: constant).
+// RS/RD: the smoothing and derivative tap radii of the aperture.
+template <int RS, int RD, typename T, typename In>
+VE_HD void corner_derivatives_r(const In* src, long long row_stride, long long col_stride, const CornerParams& p,
+                                const CornerTaps<T>& c, int x, int y, T* dx, T* dy) {
+  constexpr bool kSeq = In(0.5) == In(0);  // integer (8-bit) input
+  auto pixel = [&](int yy, int xx) -> T {
+    const int gx = border_index(xx, p.width, p.border);
+    return gx < 0 ? T(0) : static_cast<T>(src[yy * row_stride + gx * col_stride]);
+  };
+  auto row_deriv = [&](int j) -> T {
+    const int yy = border_index(y + j, p.height, p.border);
+    if (yy < 0) return T(0);
+    return sobel_deriv_sum<RD>(c.deriv, [&](int k) { return pixel(yy, x + k); });
+  };
+  auto row_smooth = [&](int j) -> T {
+    const int yy = border_index(y + j, p.height, p.border);
+    if (yy < 0) return T(0);
+    return sobel_smooth_row<RS, kSeq>(c.smooth, [&](int k) { return pixel(yy, x + k); });
+  };
+  *dx = sobel_smooth_symm<RS>(c.smooth, row_deriv);
+  *dy = sobel_deriv_sum<RD>(c.deriv, row_smooth);
+}
+
 template <typename T, typename In>
 VE_HD void corner_derivatives_at(const In* src, long long row_stride, long long col_stride, const CornerParams& p,
                                  const SobelTaps& taps, int x, int y, T* dx, T* dy) {
-  T hx = T(0), hy = T(0);
-  // Dx: horizontal deriv of vertical smooth; Dy: horizontal smooth of vertical deriv.
-  for (int i = -taps.deriv_r; i <= taps.deriv_r; ++i) {
-    const T td = static_cast<T>(taps.deriv[i + taps.deriv_r]);
-    if (td == T(0)) continue;
-    const int xx = border_index(x + i, p.width, p.border);
-    T vs = T(0);
-    if (xx >= 0) {
-      for (int j = -taps.smooth_r; j <= taps.smooth_r; ++j) {
-        const int yy = border_index(y + j, p.height, p.border);
-        if (yy < 0) continue;
-        vs = ve_add(vs, ve_mul(static_cast<T>(taps.smooth[j + taps.smooth_r]),
-                               static_cast<T>(src[yy * row_stride + xx * col_stride])));
-      }
-    }
-    hx = ve_add(hx, ve_mul(td, vs));
+  const CornerTaps<T> c = corner_taps<T>(taps, p.scale);
+  switch (p.ksize) {  // tap radii (smooth, derivative) of the aperture; Scharr's are 3's
+    case 1: corner_derivatives_r<0, 1, T, In>(src, row_stride, col_stride, p, c, x, y, dx, dy); break;
+    case 5: corner_derivatives_r<2, 2, T, In>(src, row_stride, col_stride, p, c, x, y, dx, dy); break;
+    case 7: corner_derivatives_r<3, 3, T, In>(src, row_stride, col_stride, p, c, x, y, dx, dy); break;
+    default: corner_derivatives_r<1, 1, T, In>(src, row_stride, col_stride, p, c, x, y, dx, dy); break;
   }
-  for (int i = -taps.smooth_r; i <= taps.smooth_r; ++i) {
-    const T ts = static_cast<T>(taps.smooth[i + taps.smooth_r]);
-    const int xx = border_index(x + i, p.width, p.border);
-    T vd = T(0);
-    if (xx >= 0) {
-      for (int j = -taps.deriv_r; j <= taps.deriv_r; ++j) {
-        const T tj = static_cast<T>(taps.deriv[j + taps.deriv_r]);
-        if (tj == T(0)) continue;
-        const int yy = border_index(y + j, p.height, p.border);
-        if (yy < 0) continue;
-        vd = ve_add(vd, ve_mul(tj, static_cast<T>(src[yy * row_stride + xx * col_stride])));
-      }
-    }
-    hy = ve_add(hy, ve_mul(ts, vd));
-  }
-  *dx = ve_mul(hx, static_cast<T>(p.scale));
-  *dy = ve_mul(hy, static_cast<T>(p.scale));
 }
 
 // ---- The shared-memory tile of the CUDA response kernel (kernels/cuda/corners.cu) ----
@@ -215,16 +271,18 @@ VE_HD void corner_products_at(const In* plane, const CornerParams& p, const Sobe
 }
 
 // Score of the output whose B x B window starts at tile entry r (row stride sw): each row
-// summed along x, then the rows top to bottom, the CPU kernel's order, so the bits match.
+// summed along x, then the rows top to bottom, the CPU kernel's order, so the bits match. The
+// sums run in double and are rounded once, like OpenCV's box filter: exact in practice, so two
+// windows holding the same products (next to a reflected border) give the same response.
 template <typename T>
 VE_HD T corner_window_response(const T* sxx, const T* sxy, const T* syy, int r, int sw, const CornerParams& p) {
-  T a = T(0), b = T(0), c = T(0);
+  double a = 0.0, b = 0.0, c = 0.0;
   for (int i = 0; i < p.block_size; ++i, r += sw) {
-    T ra = sxx[r], rb = sxy[r], rc = syy[r];
+    double ra = static_cast<double>(sxx[r]), rb = static_cast<double>(sxy[r]), rc = static_cast<double>(syy[r]);
     for (int j = 1; j < p.block_size; ++j) {
-      ra = ve_add(ra, sxx[r + j]);
-      rb = ve_add(rb, sxy[r + j]);
-      rc = ve_add(rc, syy[r + j]);
+      ra = ve_add(ra, static_cast<double>(sxx[r + j]));
+      rb = ve_add(rb, static_cast<double>(sxy[r + j]));
+      rc = ve_add(rc, static_cast<double>(syy[r + j]));
     }
     if (i == 0) {
       a = ra;
@@ -236,7 +294,8 @@ VE_HD T corner_window_response(const T* sxx, const T* sxy, const T* syy, int r, 
       c = ve_add(c, rc);
     }
   }
-  return p.harris ? harris_from_sums(a, b, c, p.k) : min_eigen_from_sums(a, b, c);
+  const T ta = static_cast<T>(a), tb = static_cast<T>(b), tc = static_cast<T>(c);
+  return p.harris ? harris_from_sums(ta, tb, tc, p.k) : min_eigen_from_sums(ta, tb, tc);
 }
 
 }  // namespace vision_ext

@@ -1,25 +1,17 @@
-// CPU kernels of the corner family: Harris / min-eigenvalue responses, FAST and
-// good-features-to-track. Checks -> dtype dispatch -> run_items (corners_parallel.h) over row tiles.
-//
-// Contraction of a*b+c into FMA is switched off for this file so the CPU sums
-// round exactly like the CUDA kernel's __fmul_rn/__fadd_rn (vision_ext/harris.h);
-// no-math-errno lets the min-eigenvalue sqrt vectorise (results are unchanged).
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off", "no-math-errno")
-#endif
-
+// CPU glue of the corner family: Harris / min-eigenvalue responses, FAST and
+// good-features-to-track. Checks (../corners_common.h) -> dtype -> run_items (corners_parallel.h)
+// over row tiles, each calling the active level's kernels (simd/corners_simd.h).
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "../corners_common.h"
-#include "corner_response_cpu.h"
 #include "corners_parallel.h"
 #include "keypoints_cpu.h"
+#include "simd/corners_simd.h"
 
 namespace vision_ext {
 namespace corners {
@@ -34,15 +26,30 @@ int64_t tile_rows(int64_t h) {
   return std::max<int64_t>(16, std::min<int64_t>(64, (h + 2 * threads - 1) / (2 * threads)));
 }
 
+// The active level's response kernel for one input/output type.
+inline cpu::CornerResponseRows<uint8_t, float> response_kernel(const uint8_t*, float*) {
+  return cpu::corners_kernels().response_u8;
+}
+inline cpu::CornerResponseRows<float, float> response_kernel(const float*, float*) {
+  return cpu::corners_kernels().response_f32;
+}
+inline cpu::CornerResponseRows<double, double> response_kernel(const double*, double*) {
+  return cpu::corners_kernels().response_f64;
+}
+
 template <typename In, typename T>
 void response_planes(const In* src, T* dst, int64_t b, const CornerParams& p) {
   const int64_t h = p.height, hw = static_cast<int64_t>(p.height) * p.width;
   const int64_t tile = tile_rows(h);
   const int64_t tiles = (h + tile - 1) / tile;
+  const auto rows = response_kernel(src, dst);
+  const size_t scratch = cpu::corner_scratch_doubles(p.width, p.block_size);
   // Below ~1M pixels a thread hand-off costs more than it saves (and much more on a busy machine).
   run_items(b * tiles, b * hw >= kParallelPixels, [&](int64_t i) {
+    thread_local std::vector<double> buf;
+    if (buf.size() < scratch) buf.resize(scratch);
     const int64_t n = i / tiles, y0 = (i % tiles) * tile, y1 = std::min(h, y0 + tile);
-    corner_response_rows<In, T>(src + n * hw, dst + n * hw, p, static_cast<int>(y0), static_cast<int>(y1));
+    rows(src + n * hw, dst + n * hw, p, static_cast<int>(y0), static_cast<int>(y1), buf.data());
   });
 }
 
