@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "isa.h"
 
@@ -31,6 +32,10 @@ VE_RAW_WIDTHS(int16_t, 8)
 VE_RAW_WIDTHS(uint16_t, 8)
 VE_RAW_WIDTHS(int8_t, 16)
 VE_RAW_WIDTHS(uint8_t, 16)
+// Narrow lanes that widen to one native int32 register (uint8 / int16 -> int32 at every level).
+VE_RAW_VEC(int16_t, 4)
+VE_RAW_VEC(uint8_t, 4)
+VE_RAW_VEC(uint8_t, 8)
 #undef VE_RAW_WIDTHS
 #undef VE_RAW_VEC
 
@@ -69,6 +74,27 @@ template <typename S, int N> inline Vec<S, N> vmax(Vec<S, N> a, Vec<S, N> b) { r
 // Found by argument-dependent lookup from vision_ext::epilogue_value.
 template <typename S, int N> inline Vec<S, N> relu_value(Vec<S, N> a) {
   return a.v < S(0) ? typename Vec<S, N>::raw{} : a.v;  // NaN and -0.0 pass, as in torch.relu
+}
+
+// Integer lane logic: comparisons give a lane mask (all ones / zero) of the same type, so the
+// shared integer maths (e.g. vision_ext/canny.h) combines them with & | as it does scalar bools.
+template <typename S, int N>
+using IntVec = std::enable_if_t<std::is_integral_v<S>, Vec<S, N>>;
+template <typename S, int N> inline IntVec<S, N> operator&(Vec<S, N> a, Vec<S, N> b) { return a.v & b.v; }
+template <typename S, int N> inline IntVec<S, N> operator|(Vec<S, N> a, Vec<S, N> b) { return a.v | b.v; }
+template <typename S, int N> inline IntVec<S, N> operator^(Vec<S, N> a, Vec<S, N> b) { return a.v ^ b.v; }
+template <typename S, int N> inline IntVec<S, N> operator<<(Vec<S, N> a, int s) { return a.v << s; }
+template <typename S, int N> inline IntVec<S, N> operator>>(Vec<S, N> a, int s) { return a.v >> s; }
+template <typename S, int N> inline IntVec<S, N> operator<(Vec<S, N> a, Vec<S, N> b) { return a.v < b.v; }
+template <typename S, int N> inline IntVec<S, N> operator>(Vec<S, N> a, Vec<S, N> b) { return a.v > b.v; }
+template <typename S, int N> inline IntVec<S, N> operator<=(Vec<S, N> a, Vec<S, N> b) { return a.v <= b.v; }
+template <typename S, int N> inline IntVec<S, N> operator>=(Vec<S, N> a, Vec<S, N> b) { return a.v >= b.v; }
+template <typename S, int N> inline IntVec<S, N> operator==(Vec<S, N> a, Vec<S, N> b) { return a.v == b.v; }
+
+// Lane-wise conversion (widening or narrowing, C semantics), e.g. uint8 pixels -> int32.
+template <typename To, typename S, int N>
+inline Vec<To, N> convert_lanes(Vec<S, N> a) {
+  return Vec<To, N>(__builtin_convertvector(a.v, typename RawVec<To, N>::type));
 }
 
 // a * b + c, fused (one rounding) where the level has FMA, two roundings where it does not: the
