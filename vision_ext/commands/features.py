@@ -55,10 +55,10 @@ def _load(path):
 def _check(args):
     if args.block_size is not None and not 1 <= args.block_size <= 31:
         raise UsageError(f"--block-size must be in [1, 31], got {args.block_size}")
-    if args.ksize not in (-1, 1, 3, 5, 7):
-        raise UsageError(f"--ksize must be 1, 3, 5, 7 or -1 (Scharr), got {args.ksize}")
     if args.method == "canny" and args.ksize not in (3, 5, 7):
         raise UsageError(f"--ksize must be 3, 5 or 7 for canny (the Sobel aperture), got {args.ksize}")
+    if args.ksize not in (-1, 1, 3, 5, 7):
+        raise UsageError(f"--ksize must be 1, 3, 5, 7 or -1 (Scharr), got {args.ksize}")
     if not 0 <= args.threshold <= 255:
         raise UsageError(f"--threshold must be in [0, 255], got {args.threshold}")
     if args.quality <= 0:

@@ -18,13 +18,13 @@ constexpr int kLanes = lanes_of<int32_t>();
 using I32 = Vec<int32_t, kLanes>;
 
 inline int32_t load_u8(const uint8_t* p, int32_t) { return *p; }
-inline I32 load_u8(const uint8_t* p, I32) { return convert_lanes<int32_t>(Vec<uint8_t, kLanes>::load(p)); }
+inline I32 load_u8(const uint8_t* p, I32) { return load_u8_as_i32<kLanes>(p); }
 inline int32_t load_i16(const int16_t* p, int32_t) { return *p; }
-inline I32 load_i16(const int16_t* p, I32) { return convert_lanes<int32_t>(Vec<int16_t, kLanes>::load(p)); }
+inline I32 load_i16(const int16_t* p, I32) { return load_i16_as_i32<kLanes>(p); }
 inline void store_i16(int32_t v, int16_t* p) { *p = static_cast<int16_t>(v); }
-inline void store_i16(I32 v, int16_t* p) { convert_lanes<int16_t>(v).store(p); }
+inline void store_i16(I32 v, int16_t* p) { store_i32_as_i16(v, p); }
 inline void store_u8(int32_t v, uint8_t* p) { *p = static_cast<uint8_t>(v); }
-inline void store_u8(I32 v, uint8_t* p) { convert_lanes<uint8_t>(v).store(p); }
+inline void store_u8(I32 v, uint8_t* p) { store_i32_as_u8(v, p); }
 
 // Column sums of the 2R+1 rows: smoothing (for dx) into vs, derivative (for dy) into vd.
 template <int R, class T>
