@@ -24,7 +24,8 @@ inline Images as_images(const at::Tensor& image) {
   TORCH_CHECK(d == 2 || d == 3 || d == 4, "canny: image must have shape (H, W), (C, H, W) or (B, C, H, W), got ",
               image.sizes());
   TORCH_CHECK(image.scalar_type() == at::kByte, "canny: image dtype must be uint8 (0..255), got ",
-              image.scalar_type(), "; convert with (image * 255).round().clamp(0, 255).to(torch.uint8) for images in [0, 1]");
+              image.scalar_type(),
+              "; convert with (image * 255).round().clamp(0, 255).to(torch.uint8) for images in [0, 1]");
   const int64_t c = d >= 3 ? image.size(d - 3) : 1;
   TORCH_CHECK(c == 1 || c == 3, "canny: image must have 1 or 3 channels at dim ", d - 3, ", got shape ", image.sizes(),
               "; channels-last numpy images (H, W, C) go through vision_ext.features.canny");
@@ -49,8 +50,8 @@ inline int threshold_int(double t, const char* name) {
 inline CannyParams make_params(const Images& img, double low, double high, int64_t aperture, bool l2) {
   TORCH_CHECK(std::isfinite(low), "canny: low threshold must be a finite number, got ", low);
   TORCH_CHECK(std::isfinite(high), "canny: high threshold must be a finite number, got ", high);
-  TORCH_CHECK(aperture == 3 || aperture == 5 || aperture == 7, "canny: aperture must be 3, 5 or 7 (the Sobel size), got ",
-              aperture);
+  TORCH_CHECK(aperture == 3 || aperture == 5 || aperture == 7,
+              "canny: aperture must be 3, 5 or 7 (the Sobel size), got ", aperture);
   if (aperture == 7) low /= 16.0, high /= 16.0;
   if (low > high) std::swap(low, high);
   if (l2) {

@@ -21,6 +21,20 @@ inline int blocks_for(long long n) {
   return static_cast<int>(b < 1 ? 1 : (b > kMaxBlocks ? kMaxBlocks : b));
 }
 
+// Grid-stride loop over every pixel of the batch: f(i, n, y, x, o) with i the flat (n, y, x)
+// index of the unpadded planes and o the pixel's offset in the padded ones.
+template <class F>
+__device__ void for_each_pixel(long long batch, const CannyParams& p, F f) {
+  const long long hw = static_cast<long long>(p.height) * p.width, total = batch * hw;
+  const long long s = p.width + 2, pp = static_cast<long long>(p.height + 2) * s;
+  for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<long long>(gridDim.x) * blockDim.x) {
+    const long long n = i / hw;
+    const int y = static_cast<int>((i % hw) / p.width), x = static_cast<int>(i % p.width);
+    f(i, n, y, x, n * pp + (y + 1) * s + x + 1);
+  }
+}
+
 // The 2D Sobel sums of one channel at (y, x) with BORDER_REPLICATE (integer sums: any order is exact).
 template <int R>
 __device__ void sobel_sums(const uint8_t* plane, int h, int w, int y, int x, int* sx, int* sy) {
@@ -39,14 +53,10 @@ __device__ void sobel_sums(const uint8_t* plane, int h, int w, int y, int x, int
 }
 
 template <int R>
-__global__ void gradient_kernel(const uint8_t* __restrict__ src, long long batch, CannyParams p, int16_t* __restrict__ dx,
-                                int16_t* __restrict__ dy, int32_t* __restrict__ mag) {
-  const long long hw = static_cast<long long>(p.height) * p.width, total = batch * hw;
-  const long long pp = static_cast<long long>(p.height + 2) * (p.width + 2);
-  for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<long long>(gridDim.x) * blockDim.x) {
-    const long long n = i / hw;
-    const int y = static_cast<int>((i % hw) / p.width), x = static_cast<int>(i % p.width);
+__global__ void gradient_kernel(const uint8_t* __restrict__ src, long long batch, CannyParams p,
+                                int16_t* __restrict__ dx, int16_t* __restrict__ dy, int32_t* __restrict__ mag) {
+  const long long hw = static_cast<long long>(p.height) * p.width;
+  for_each_pixel(batch, p, [&](long long i, long long n, int y, int x, long long o) {
     int best = 0, bx = 0, by = 0;
     for (int c = 0; c < p.channels; ++c) {  // the strongest channel, the first on ties
       int sx, sy;
@@ -57,24 +67,19 @@ __global__ void gradient_kernel(const uint8_t* __restrict__ src, long long batch
     }
     dx[i] = static_cast<int16_t>(bx);
     dy[i] = static_cast<int16_t>(by);
-    mag[n * pp + static_cast<long long>(y + 1) * (p.width + 2) + x + 1] = best;
-  }
+    mag[o] = best;
+  });
 }
 
 __global__ void suppress_kernel(const int16_t* __restrict__ dx, const int16_t* __restrict__ dy,
                                 const int32_t* __restrict__ mag, long long batch, CannyParams p,
                                 uint8_t* __restrict__ state) {
-  const long long hw = static_cast<long long>(p.height) * p.width, total = batch * hw;
-  const long long s = p.width + 2, pp = static_cast<long long>(p.height + 2) * s;
-  for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<long long>(gridDim.x) * blockDim.x) {
-    const long long n = i / hw;
-    const int y = static_cast<int>((i % hw) / p.width), x = static_cast<int>(i % p.width);
-    const long long o = n * pp + (y + 1) * s + x + 1;
+  const long long s = p.width + 2;
+  for_each_pixel(batch, p, [&](long long i, long long, int, int, long long o) {
     const int32_t* c = mag + o;
     state[o] = static_cast<uint8_t>(suppress_state<int>(c[0], dx[i], dy[i], c[-1], c[1], c[-s], c[s], c[-s - 1],
                                                         c[-s + 1], c[s - 1], c[s + 1], p.low, p.high));
-  }
+  });
 }
 
 // One pass: every 32x32 tile (plus its one-pixel halo) is loaded to shared memory and iterated to
@@ -123,14 +128,9 @@ __global__ void init_flags_kernel(int* pass_flags, int passes) {
 
 __global__ void finish_kernel(const uint8_t* __restrict__ state, long long batch, CannyParams p,
                               uint8_t* __restrict__ out) {
-  const long long hw = static_cast<long long>(p.height) * p.width, total = batch * hw;
-  const long long s = p.width + 2, pp = static_cast<long long>(p.height + 2) * s;
-  for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<long long>(gridDim.x) * blockDim.x) {
-    const long long n = i / hw;
-    const int y = static_cast<int>((i % hw) / p.width), x = static_cast<int>(i % p.width);
-    out[i] = state[n * pp + (y + 1) * s + x + 1] == kStrong ? 255 : 0;
-  }
+  for_each_pixel(batch, p, [&](long long i, long long, int, int, long long o) {
+    out[i] = state[o] == kStrong ? 255 : 0;
+  });
 }
 
 }  // namespace

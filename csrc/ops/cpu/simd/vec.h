@@ -106,7 +106,8 @@ template <int N>
 inline Vec<int32_t, N> load_u8_as_i32(const uint8_t* p) {
   using R = typename RawVec<int32_t, N>::type;
 #if defined(__AVX512F__)
-  if constexpr (N == 16) return Vec<int32_t, N>((R)_mm512_maskz_cvtepu8_epi32(0xFFFF, _mm_loadu_si128((const __m128i*)p)));
+  if constexpr (N == 16)
+    return Vec<int32_t, N>((R)_mm512_maskz_cvtepu8_epi32(0xFFFF, _mm_loadu_si128((const __m128i*)p)));
 #endif
 #if defined(__AVX2__)
   if constexpr (N == 8) return Vec<int32_t, N>((R)_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)p)));
@@ -126,7 +127,8 @@ template <int N>
 inline Vec<int32_t, N> load_i16_as_i32(const int16_t* p) {
   using R = typename RawVec<int32_t, N>::type;
 #if defined(__AVX512F__)
-  if constexpr (N == 16) return Vec<int32_t, N>((R)_mm512_maskz_cvtepi16_epi32(0xFFFF, _mm256_loadu_si256((const __m256i*)p)));
+  if constexpr (N == 16)
+    return Vec<int32_t, N>((R)_mm512_maskz_cvtepi16_epi32(0xFFFF, _mm256_loadu_si256((const __m256i*)p)));
 #endif
 #if defined(__AVX2__)
   if constexpr (N == 8) return Vec<int32_t, N>((R)_mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i*)p)));
