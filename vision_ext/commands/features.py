@@ -1,11 +1,11 @@
-"""`vision-ext features`: detect corners / keypoints in an image and draw them."""
+"""`vision-ext features`: detect corners / keypoints in an image and draw them, or write Canny edges."""
 import argparse
 import math
 
 from vision_ext.cli import UsageError
 from vision_ext.commands import _checks as checks
 
-METHODS = ("harris", "shi-tomasi", "fast", "gftt")
+METHODS = ("harris", "shi-tomasi", "fast", "gftt", "canny")
 # Common image extensions; -o accepts those this cv2 build writes (cv2.haveImageWriter).
 IMAGE_EXTENSIONS = ("png", "jpg", "jpeg", "bmp", "tif", "tiff", "webp", "ppm", "pgm", "pbm", "pnm", "exr", "jp2",
                     "sr", "ras", "hdr", "pic", "pxm", "avif", "gif")
@@ -13,13 +13,15 @@ IMAGE_EXTENSIONS = ("png", "jpg", "jpeg", "bmp", "tif", "tiff", "webp", "ppm", "
 
 def register(sub):
     p = sub.add_parser(
-        "features", help="detect corners or keypoints (Harris, Shi-Tomasi, FAST, GFTT) and draw them",
+        "features", help="detect corners or keypoints (Harris, Shi-Tomasi, FAST, GFTT) and draw them, or Canny edges",
         description=("Detect corners or keypoints in IMAGE and write a copy with them drawn.\n"
                      "harris / shi-tomasi: local maxima of the response above --quality x max;\n"
-                     "fast: FAST keypoints; gftt: good features to track.\n\nExamples:\n"
+                     "fast: FAST keypoints; gftt: good features to track;\n"
+                     "canny: writes the 0/255 edge map (cv2.Canny) instead of drawing points.\n\nExamples:\n"
                      "  vision-ext features -o corners.png                 (skimage's camera photo)\n"
                      "  vision-ext features photo.jpg --method fast --threshold 25 -o fast.png\n"
-                     "  vision-ext features --method gftt --max-corners 200 --min-distance 8 -o gftt.png"),
+                     "  vision-ext features --method gftt --max-corners 200 --min-distance 8 -o gftt.png\n"
+                     "  vision-ext features --method canny --low 50 --high 150 -o edges.png"),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("image", nargs="?", default=None,
                    help="input image (any format OpenCV reads); default: skimage.data.camera()")
@@ -36,6 +38,9 @@ def register(sub):
     p.add_argument("--no-nonmax", action="store_true", help="FAST: skip non-maximum suppression")
     p.add_argument("--max-corners", type=int, default=1000, help="at most this many points (0 = all; default 1000)")
     p.add_argument("--min-distance", type=float, default=1.0, help="gftt: minimum distance (default 1)")
+    p.add_argument("--low", type=float, default=50.0, help="canny: low hysteresis threshold (default 50)")
+    p.add_argument("--high", type=float, default=150.0, help="canny: high hysteresis threshold (default 150)")
+    p.add_argument("--l2", action="store_true", help="canny: L2 gradient magnitude instead of L1")
     p.set_defaults(func=run)
 
 
@@ -55,6 +60,8 @@ def _load(path):
 def _check(args):
     if args.block_size is not None and not 1 <= args.block_size <= 31:
         raise UsageError(f"--block-size must be in [1, 31], got {args.block_size}")
+    if args.method == "canny" and args.ksize not in (3, 5, 7):
+        raise UsageError(f"--ksize must be 3, 5 or 7 for canny (the Sobel aperture), got {args.ksize}")
     if args.ksize not in (-1, 1, 3, 5, 7):
         raise UsageError(f"--ksize must be 1, 3, 5, 7 or -1 (Scharr), got {args.ksize}")
     if not 0 <= args.threshold <= 255:
@@ -96,6 +103,8 @@ def run(args):
     device = _check(args)
     gray = _load(args.image)
     img = torch.from_numpy(gray).to(device)
+    if args.method == "canny":
+        return _write_edges(args, gray, features.canny(img, args.low, args.high, args.ksize, args.l2))
     if args.method == "harris":
         resp = features.harris_response(img, args.block_size or 2, args.ksize, args.k)
         pts = _response_points(resp, args.quality, args.max_corners)
@@ -115,4 +124,14 @@ def run(args):
     if not cv2.imwrite(args.output, canvas):
         raise UsageError(f"-o/--output: cannot write {args.output!r}; use a .png or .jpg path in an existing folder")
     print(f"{args.method}: {len(pts)} points on a {gray.shape[1]}x{gray.shape[0]} image -> {args.output}")
+    return 0
+
+
+def _write_edges(args, gray, edges):
+    import cv2
+
+    if not cv2.imwrite(args.output, edges.cpu().numpy()):
+        raise UsageError(f"-o/--output: cannot write {args.output!r}; use a .png or .jpg path in an existing folder")
+    n = int((edges > 0).sum())
+    print(f"canny: {n} edge pixels on a {gray.shape[1]}x{gray.shape[0]} image -> {args.output}")
     return 0

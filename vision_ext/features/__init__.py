@@ -10,3 +10,4 @@ from vision_ext.features.corners import (  # noqa: F401
     harris_response,
     min_eigen_response,
 )
+from vision_ext.features.edges import Canny, canny  # noqa: F401

@@ -6,11 +6,14 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "isa.h"
 
 #if defined(__AVX2__) || defined(__AVX512F__)
 #include <immintrin.h>
+#elif defined(__SSE2__)
+#include <emmintrin.h>
 #endif
 
 namespace vision_ext::cpu::VE_CPU_NS {
@@ -31,6 +34,10 @@ VE_RAW_WIDTHS(int16_t, 8)
 VE_RAW_WIDTHS(uint16_t, 8)
 VE_RAW_WIDTHS(int8_t, 16)
 VE_RAW_WIDTHS(uint8_t, 16)
+// Narrow lanes that widen to one native int32 register (uint8 / int16 -> int32 at every level).
+VE_RAW_VEC(int16_t, 4)
+VE_RAW_VEC(uint8_t, 4)
+VE_RAW_VEC(uint8_t, 8)
 #undef VE_RAW_WIDTHS
 #undef VE_RAW_VEC
 
@@ -69,6 +76,109 @@ template <typename S, int N> inline Vec<S, N> vmax(Vec<S, N> a, Vec<S, N> b) { r
 // Found by argument-dependent lookup from vision_ext::epilogue_value.
 template <typename S, int N> inline Vec<S, N> relu_value(Vec<S, N> a) {
   return a.v < S(0) ? typename Vec<S, N>::raw{} : a.v;  // NaN and -0.0 pass, as in torch.relu
+}
+
+// Integer lane logic: comparisons give a lane mask (all ones / zero) of the same type, so the
+// shared integer maths (e.g. vision_ext/canny.h) combines them with & | as it does scalar bools.
+template <typename S, int N>
+using IntVec = std::enable_if_t<std::is_integral_v<S>, Vec<S, N>>;
+template <typename S, int N> inline IntVec<S, N> operator&(Vec<S, N> a, Vec<S, N> b) { return a.v & b.v; }
+template <typename S, int N> inline IntVec<S, N> operator|(Vec<S, N> a, Vec<S, N> b) { return a.v | b.v; }
+template <typename S, int N> inline IntVec<S, N> operator^(Vec<S, N> a, Vec<S, N> b) { return a.v ^ b.v; }
+template <typename S, int N> inline IntVec<S, N> operator<<(Vec<S, N> a, int s) { return a.v << s; }
+template <typename S, int N> inline IntVec<S, N> operator>>(Vec<S, N> a, int s) { return a.v >> s; }
+template <typename S, int N> inline IntVec<S, N> operator<(Vec<S, N> a, Vec<S, N> b) { return a.v < b.v; }
+template <typename S, int N> inline IntVec<S, N> operator>(Vec<S, N> a, Vec<S, N> b) { return a.v > b.v; }
+template <typename S, int N> inline IntVec<S, N> operator<=(Vec<S, N> a, Vec<S, N> b) { return a.v <= b.v; }
+template <typename S, int N> inline IntVec<S, N> operator>=(Vec<S, N> a, Vec<S, N> b) { return a.v >= b.v; }
+template <typename S, int N> inline IntVec<S, N> operator==(Vec<S, N> a, Vec<S, N> b) { return a.v == b.v; }
+
+// Lane-wise conversion (widening or narrowing, C semantics), e.g. uint8 pixels -> int32.
+template <typename To, typename S, int N>
+inline Vec<To, N> convert_lanes(Vec<S, N> a) {
+  return Vec<To, N>(__builtin_convertvector(a.v, typename RawVec<To, N>::type));
+}
+
+// uint8 / int16 <-> int32 lanes of one native register, from and to memory. GCC scalarises the
+// generic __builtin_convertvector between these widths, so x86 levels use the widening /
+// narrowing instructions; the narrowing stores saturate (callers store values that fit).
+template <int N>
+inline Vec<int32_t, N> load_u8_as_i32(const uint8_t* p) {
+  using R = typename RawVec<int32_t, N>::type;
+#if defined(__AVX512F__)
+  if constexpr (N == 16)
+    return Vec<int32_t, N>((R)_mm512_maskz_cvtepu8_epi32(0xFFFF, _mm_loadu_si128((const __m128i*)p)));
+#endif
+#if defined(__AVX2__)
+  if constexpr (N == 8) return Vec<int32_t, N>((R)_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)p)));
+#endif
+#if defined(__SSE2__)
+  if constexpr (N == 4) {
+    int32_t word;
+    std::memcpy(&word, p, 4);
+    const __m128i z = _mm_setzero_si128();
+    return Vec<int32_t, N>((R)_mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(word), z), z));
+  }
+#endif
+  return convert_lanes<int32_t>(Vec<uint8_t, N>::load(p));
+}
+
+template <int N>
+inline Vec<int32_t, N> load_i16_as_i32(const int16_t* p) {
+  using R = typename RawVec<int32_t, N>::type;
+#if defined(__AVX512F__)
+  if constexpr (N == 16)
+    return Vec<int32_t, N>((R)_mm512_maskz_cvtepi16_epi32(0xFFFF, _mm256_loadu_si256((const __m256i*)p)));
+#endif
+#if defined(__AVX2__)
+  if constexpr (N == 8) return Vec<int32_t, N>((R)_mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i*)p)));
+#endif
+#if defined(__SSE2__)
+  if constexpr (N == 4) {
+    const __m128i v = _mm_loadl_epi64((const __m128i*)p);
+    return Vec<int32_t, N>((R)_mm_srai_epi32(_mm_unpacklo_epi16(v, v), 16));
+  }
+#endif
+  return convert_lanes<int32_t>(Vec<int16_t, N>::load(p));
+}
+
+template <int N>
+inline void store_i32_as_i16(Vec<int32_t, N> a, int16_t* p) {
+#if defined(__AVX512F__)
+  if constexpr (N == 16) return _mm256_storeu_si256((__m256i*)p, _mm512_maskz_cvtsepi32_epi16(0xFFFF, (__m512i)a.v));
+#endif
+#if defined(__AVX2__)
+  if constexpr (N == 8) {
+    const __m256i v = (__m256i)a.v;
+    return _mm_storeu_si128((__m128i*)p, _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)));
+  }
+#endif
+#if defined(__SSE2__)
+  if constexpr (N == 4) return _mm_storel_epi64((__m128i*)p, _mm_packs_epi32((__m128i)a.v, (__m128i)a.v));
+#endif
+  convert_lanes<int16_t>(a).store(p);
+}
+
+template <int N>
+inline void store_i32_as_u8(Vec<int32_t, N> a, uint8_t* p) {
+#if defined(__AVX512F__)
+  if constexpr (N == 16) return _mm_storeu_si128((__m128i*)p, _mm512_maskz_cvtusepi32_epi8(0xFFFF, (__m512i)a.v));
+#endif
+#if defined(__AVX2__)
+  if constexpr (N == 8) {
+    const __m256i v = (__m256i)a.v;
+    const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    return _mm_storel_epi64((__m128i*)p, _mm_packus_epi16(w, w));
+  }
+#endif
+#if defined(__SSE2__)
+  if constexpr (N == 4) {
+    const __m128i w = _mm_packs_epi32((__m128i)a.v, (__m128i)a.v);
+    const int32_t word = _mm_cvtsi128_si32(_mm_packus_epi16(w, w));
+    return (void)std::memcpy(p, &word, 4);
+  }
+#endif
+  convert_lanes<uint8_t>(a).store(p);
 }
 
 // a * b + c, fused (one rounding) where the level has FMA, two roundings where it does not: the
