@@ -47,10 +47,10 @@ at::Tensor onednn_conv(const at::Tensor& x, const at::Tensor& weight, const std:
 
 }  // namespace
 
-at::Tensor Cpu::conv_bias_act(const at::Tensor& x_in, const at::Tensor& weight, const std::optional<at::Tensor>& bias,
-                             const std::optional<at::Tensor>& residual, at::IntArrayRef stride,
-                             at::IntArrayRef padding, at::IntArrayRef dilation, int64_t groups, bool inner_relu,
-                             bool outer_relu) {
+at::Tensor Cpu::conv_bias_act(const at::Tensor& x_in, const at::Tensor& weight,
+                              const std::optional<at::Tensor>& bias, const std::optional<at::Tensor>& residual,
+                              at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef dilation, int64_t groups,
+                              bool inner_relu, bool outer_relu) {
   const char* op = "vision_ext::conv_bias_act";
   check_conv(op, x_in, weight, bias, residual, stride, padding, dilation, groups);
   const auto format = layout_of(x_in);

@@ -106,6 +106,15 @@ void bn_backward_typed(const BnBackwardCall& call, ScalarKind kind) {
                    [&](int64_t r0, int64_t r1) { kernels.bn_grad_apply(p, kind, coefs, r0, r1); });
 }
 
+// fn(acc) with acc a value of the accumulate type of the data (double for double, else float).
+template <typename Fn>
+void with_acc_type(ScalarKind kind, const Fn& fn) {
+  if (kind == ScalarKind::f64)
+    fn(double{});
+  else
+    fn(float{});
+}
+
 }  // namespace
 
 void Cpu::epilogue(const char*, const EpilogueParams& p, const at::Tensor& x) {
@@ -118,18 +127,12 @@ void Cpu::epilogue(const char*, const EpilogueParams& p, const at::Tensor& x) {
 
 void Cpu::bn_forward(const BnForwardCall& c) {
   const ScalarKind kind = scalar_kind_of(c.x);
-  if (kind == ScalarKind::f64)
-    bn_forward_typed<double>(c, kind);
-  else
-    bn_forward_typed<float>(c, kind);
+  with_acc_type(kind, [&](auto acc) { bn_forward_typed<decltype(acc)>(c, kind); });
 }
 
 void Cpu::bn_backward(const BnBackwardCall& c) {
   const ScalarKind kind = scalar_kind_of(c.x);
-  if (kind == ScalarKind::f64)
-    bn_backward_typed<double>(c, kind);
-  else
-    bn_backward_typed<float>(c, kind);
+  with_acc_type(kind, [&](auto acc) { bn_backward_typed<decltype(acc)>(c, kind); });
 }
 
 TORCH_LIBRARY_IMPL(vision_ext, CPU, m) { register_residual_ops<Cpu>(m); }

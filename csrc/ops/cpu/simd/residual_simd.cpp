@@ -191,6 +191,12 @@ inline void with_kind(ScalarKind kind, F&& f) {
   }
 }
 
+// The channel's coefficient of row r (NCHW) or the columns' (NHWC) as kW lanes.
+template <typename M>
+inline Vec<M, kW> per_channel(const M* v, bool channels_last, int64_t channels, int64_t r, int64_t j, int64_t n) {
+  return channels_last ? load_acc(v + j, n) : Vec<M, kW>(v[r % channels]);
+}
+
 // ---- residual epilogue --------------------------------------------------------------------------
 template <typename S>
 void epilogue_rows(const EpilogueParams& p, int64_t r0, int64_t r1) {
@@ -204,15 +210,12 @@ void epilogue_rows(const EpilogueParams& p, int64_t r0, int64_t r1) {
   auto* out = static_cast<St*>(p.out);
   const bool inner = p.flags.inner_relu, outer = p.flags.outer_relu;
   const int64_t L = p.row_len;
+  const bool cl = p.channels_last;
   for (int64_t r = r0; r < r1; ++r) {
-    const int64_t c = r % p.channels;
-    V s(scale ? scale[c] : M(1)), t(shift ? shift[c] : M(0));
     for (int64_t j = 0; j < L; j += kW) {
       const int64_t n = min64(kW, L - j);
-      if (p.channels_last) {
-        s = scale ? load_acc(scale + j, n) : V(M(1));
-        t = shift ? load_acc(shift + j, n) : V(M(0));
-      }
+      const V s = scale ? per_channel(scale, cl, p.channels, r, j, n) : V(M(1));
+      const V t = shift ? per_channel(shift, cl, p.channels, r, j, n) : V(M(0));
       const V rv = res ? load<S>(res + r * L + j, n) : V(M(0));
       store<S>(epilogue_value<V>(load<S>(x + r * L + j, n), s, t, rv, inner, outer), out + r * L + j, n);
     }
@@ -224,36 +227,41 @@ void epilogue(const EpilogueParams& p, ScalarKind kind, int64_t r0, int64_t r1) 
 }
 
 // ---- batch norm + residual + ReLU: forward --------------------------------------------------------
-template <typename S>
-void bn_stats_rows(const BnForwardParams& p, const double* shift, BnRows rows, double* a, double* b) {
-  using St = typename Io<S>::St;
-  const auto* x = static_cast<const St*>(p.x);
-  const int64_t L = p.row_len;
-  if (!p.channels_last) {  // one channel: every lane sums its own columns, lanes added in order
-    const D sh(shift[rows.first % p.channels]);
-    D sa(0.0), sb(0.0);
-    for (int64_t i = 0; i < rows.count; ++i) {
-      const St* xr = x + (rows.first + i * rows.step) * L;
-      for (int64_t j = 0; j < L; j += kW) {
-        const int64_t n = min64(kW, L - j);
-        const D d = select<double>(lanes_below<double>(n), widen(load<S>(xr + j, n)) - sh);
-        sa += d;
-        sb += d * d;
+// Adds two per-channel sums over `rows` to a/b. term(r, j, n, ta, tb) gives the kW-lane terms of
+// columns [j, j + n) of row r, lanes past n zero. NCHW (one channel): every lane sums its own
+// columns, the lanes are added in order at the end; NHWC: per column, rows in order.
+template <typename Term>
+void sum_rows(const int64_t row_len, bool channels_last, BnRows rows, const Term& term, double* a, double* b) {
+  D sa(0.0), sb(0.0);
+  for (int64_t i = 0; i < rows.count; ++i) {
+    const int64_t r = rows.first + i * rows.step;
+    for (int64_t j = 0; j < row_len; j += kW) {
+      const int64_t n = min64(kW, row_len - j);
+      D ta, tb;
+      term(r, j, n, ta, tb);
+      if (!channels_last) {
+        sa += ta;
+        sb += tb;
+      } else {
+        store_part((load_acc(a + j, n) + ta).v, a + j, n);
+        store_part((load_acc(b + j, n) + tb).v, b + j, n);
       }
     }
+  }
+  if (!channels_last) {
     *a += lane_sum(sa);
     *b += lane_sum(sb);
-    return;
   }
-  for (int64_t i = 0; i < rows.count; ++i) {  // NHWC: per channel (column), rows in order
-    const St* xr = x + (rows.first + i * rows.step) * L;
-    for (int64_t j = 0; j < L; j += kW) {
-      const int64_t n = min64(kW, L - j);
-      const D d = widen(load<S>(xr + j, n)) - load_acc(shift + j, n);
-      store_part((load_acc(a + j, n) + d).v, a + j, n);
-      store_part((load_acc(b + j, n) + d * d).v, b + j, n);
-    }
-  }
+}
+
+template <typename S>
+void bn_stats_rows(const BnForwardParams& p, const double* shift, BnRows rows, double* a, double* b) {
+  const auto* x = static_cast<const typename Io<S>::St*>(p.x);
+  sum_rows(p.row_len, p.channels_last, rows, [&](int64_t r, int64_t j, int64_t n, D& ta, D& tb) {
+    const D sh = per_channel(shift, p.channels_last, p.channels, r, j, n);
+    ta = select<double>(lanes_below<double>(n), widen(load<S>(x + r * p.row_len + j, n)) - sh);
+    tb = ta * ta;
+  }, a, b);
 }
 
 template <typename S>
@@ -268,17 +276,13 @@ void bn_apply_rows(const BnForwardParams& p, const BnApplyCoefs& coef, int64_t r
   const auto* cb = static_cast<const M*>(coef.b);
   auto* out = static_cast<St*>(p.out);
   const int64_t L = p.row_len, mbytes = mask_row_bytes(L);
+  const bool cl = p.channels_last;
   for (int64_t r = r0; r < r1; ++r) {
-    const int64_t c = r % p.channels;
-    V ce(centre[c]), va(ca[c]), vb(cb[c]);
     St* orow = out + r * L;
     for (int64_t j = 0; j < L; j += kW) {
       const int64_t n = min64(kW, L - j);
-      if (p.channels_last) {
-        ce = load_acc(centre + j, n);
-        va = load_acc(ca + j, n);
-        vb = load_acc(cb + j, n);
-      }
+      const V ce = per_channel(centre, cl, p.channels, r, j, n), va = per_channel(ca, cl, p.channels, r, j, n),
+              vb = per_channel(cb, cl, p.channels, r, j, n);
       const V rv = res ? load<S>(res + r * L + j, n) : V(M(0));
       store<S>(bn_output<V>(load<S>(x + r * L + j, n), ce, va, vb, rv, res != nullptr, p.relu), orow + j, n);
       if (!p.mask) continue;
@@ -312,39 +316,13 @@ inline Vec<M, kW> masked_grad(const BnBackwardParams& p, int64_t r, int64_t j, i
 
 template <typename S>
 void bn_grad_sums_rows(const BnBackwardParams& p, BnRows rows, double* a, double* b) {
-  using St = typename Io<S>::St;
-  using M = typename Io<S>::M;
-  using V = Vec<M, kW>;
-  const auto* x = static_cast<const St*>(p.x);
-  const auto* mean = static_cast<const M*>(p.mean);
-  const int64_t L = p.row_len;
-  if (!p.channels_last) {
-    const V m(mean[rows.first % p.channels]);
-    D sa(0.0), sb(0.0);
-    for (int64_t i = 0; i < rows.count; ++i) {
-      const int64_t r = rows.first + i * rows.step;
-      for (int64_t j = 0; j < L; j += kW) {
-        const int64_t n = min64(kW, L - j);
-        const D gm = widen(masked_grad<S>(p, r, j, n));
-        const D centred = widen(load<S>(x + r * L + j, n) - m);
-        sa += gm;
-        sb += select<double>(lanes_below<double>(n), gm * centred);
-      }
-    }
-    *a += lane_sum(sa);
-    *b += lane_sum(sb);
-    return;
-  }
-  for (int64_t i = 0; i < rows.count; ++i) {
-    const int64_t r = rows.first + i * rows.step;
-    for (int64_t j = 0; j < L; j += kW) {
-      const int64_t n = min64(kW, L - j);
-      const D gm = widen(masked_grad<S>(p, r, j, n));
-      const D centred = widen(load<S>(x + r * L + j, n) - load_acc(mean + j, n));
-      store_part((load_acc(a + j, n) + gm).v, a + j, n);
-      store_part((load_acc(b + j, n) + gm * centred).v, b + j, n);
-    }
-  }
+  const auto* x = static_cast<const typename Io<S>::St*>(p.x);
+  const auto* mean = static_cast<const typename Io<S>::M*>(p.mean);
+  sum_rows(p.row_len, p.channels_last, rows, [&](int64_t r, int64_t j, int64_t n, D& ta, D& tb) {
+    const auto m = per_channel(mean, p.channels_last, p.channels, r, j, n);
+    ta = widen(masked_grad<S>(p, r, j, n));
+    tb = select<double>(lanes_below<double>(n), ta * widen(load<S>(x + r * p.row_len + j, n) - m));
+  }, a, b);
 }
 
 template <typename S>
@@ -360,17 +338,12 @@ void bn_grad_apply_rows(const BnBackwardParams& p, const BnGradCoefs& coef, int6
   auto* gx = static_cast<St*>(p.grad_x);
   auto* gres = static_cast<St*>(p.grad_residual);
   const int64_t L = p.row_len;
+  const bool cl = p.channels_last;
   for (int64_t r = r0; r < r1; ++r) {
-    const int64_t c = r % p.channels;
-    V m(mean[c]), k(ck[c]), v1(c1[c]), v0(c0[c]);
     for (int64_t j = 0; j < L; j += kW) {
       const int64_t n = min64(kW, L - j);
-      if (p.channels_last) {
-        m = load_acc(mean + j, n);
-        k = load_acc(ck + j, n);
-        v1 = load_acc(c1 + j, n);
-        v0 = load_acc(c0 + j, n);
-      }
+      const V m = per_channel(mean, cl, p.channels, r, j, n), k = per_channel(ck, cl, p.channels, r, j, n),
+              v1 = per_channel(c1, cl, p.channels, r, j, n), v0 = per_channel(c0, cl, p.channels, r, j, n);
       const V gm = masked_grad<S>(p, r, j, n);
       store<S>(bn_grad_input<V>(gm, load<S>(x + r * L + j, n) - m, k, v1, v0), gx + r * L + j, n);
       if (gres) store<S>(gm, gres + r * L + j, n);
