@@ -114,16 +114,23 @@ template <> struct Io<BFloat> {
   static Raw<uint16_t> from_acc(Raw<float> v) { return float_to_bfloat(v); }
 };
 
-// n <= kW elements of T at p; the other lanes 0.
+// n <= kW elements of T at p; the other lanes 0. A whole vector is one fixed-size copy (a vector
+// load or store); only a row's tail pays for a variable-length one.
 template <typename T>
 inline Raw<T> load_part(const T* p, int64_t n) {
   Raw<T> v{};
-  std::memcpy(&v, p, sizeof(T) * n);
+  if (n == kW)
+    std::memcpy(&v, p, sizeof(v));
+  else
+    std::memcpy(&v, p, sizeof(T) * n);
   return v;
 }
 template <typename T>
 inline void store_part(Raw<T> v, T* p, int64_t n) {
-  std::memcpy(p, &v, sizeof(T) * n);
+  if (n == kW)
+    std::memcpy(p, &v, sizeof(v));
+  else
+    std::memcpy(p, &v, sizeof(T) * n);
 }
 
 template <typename S, typename M = typename Io<S>::M>
