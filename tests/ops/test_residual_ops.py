@@ -274,6 +274,43 @@ def test_bn_backward_precise_when_mean_dwarfs_std(device, layout):
     assert rel < 1e-3, rel
 
 
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_bn_forward_precise_when_mean_dwarfs_std(device, layout):
+    # Issue 15: normalising as x * a + (beta - mean * a) in fp32 lost u|x||a| (0.077 here, 11x the
+    # error of F.batch_norm in fp32); bn_fold_centred (vision_ext/batch_norm.h) normalises around
+    # the rounded mean and carries the rest of the mean in double.
+    x = (torch.randn(2, 3, 8, 8, device=device) * 1e-3 + 1e4).contiguous(memory_format=layout)
+    w, b = torch.rand(3, device=device) + 0.5, torch.randn(3, device=device)
+    ref, ref_mean, _ = _ref_bn(x, w, b, None, 1e-5, False)
+    ours, mean, _ = R.bn_add_relu(x, w, b, relu=False)
+    theirs = F.batch_norm(x, None, None, w, b, training=True, eps=1e-5)
+    err = (ours.double() - ref).abs().max().item()
+    torch_err = (theirs.double() - ref).abs().max().item()
+    assert err <= torch_err, (err, torch_err)
+    assert err < 1e-5, err  # a few fp32 ulps of outputs of size ~1
+    assert torch.equal(mean, ref_mean.float())  # the returned mean is the float64 mean rounded once
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+@pytest.mark.parametrize("relu", [False, True])
+def test_bn_propagates_nan_and_inf_like_torch(device, layout, bad, relu):
+    x = torch.randn(2, 4, 3, 5, device=device)
+    x[1, 1, 2, 3] = bad  # inside channel 1
+    x[0, 2, 0, 0] = bad  # channel 2's first element, the statistics' shift
+    x = x.contiguous(memory_format=layout)
+    w, b = torch.rand(4, device=device) + 0.5, torch.randn(4, device=device)
+    ours, mean, var = R.bn_add_relu(x, w, b, relu=relu)
+    theirs = F.batch_norm(x, None, None, w, b, training=True, eps=1e-5)
+    theirs = F.relu(theirs) if relu else theirs
+    torch.testing.assert_close(ours, theirs, equal_nan=True, **tol(torch.float32))
+    torch.testing.assert_close(mean, x.mean((0, 2, 3)), equal_nan=True, **tol(torch.float32))
+    torch.testing.assert_close(var, x.var((0, 2, 3), unbiased=False), equal_nan=True, **tol(torch.float32))
+    assert ours[:, [0, 3]].isfinite().all()
+
+
 # ---- CUDA review regressions (run on CPU here; the cuda cases need a GPU) ------------------------
 @pytest.mark.parametrize("device", cpu_and_cuda())
 def test_bn_backward_of_empty_batch_gives_zero_parameter_grads(device):

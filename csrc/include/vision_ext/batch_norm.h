@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "vision_ext/epilogue.h"
 #include "vision_ext/macros.h"
 
 namespace vision_ext {
@@ -55,6 +56,10 @@ VE_HD bool mask_bit(const unsigned char* mask, int64_t row_bytes, int64_t row, i
 
 // Sums around a per-channel shift (the first element) keep the one-pass variance well
 // conditioned: var = (s2 - s1^2 / n) / n with s1 = sum(x - shift), s2 = sum((x - shift)^2).
+// A first element that is inf or NaN gives shift 0, so the sums see the non-finite value the way
+// torch's do (mean inf, var NaN for an inf; both NaN for a NaN) instead of computing inf - inf.
+VE_HD double bn_shift(double first) { return first - first == 0.0 ? first : 0.0; }
+
 VE_HD void moments_from_shifted_sums(double n, double s1, double s2, double shift, double* mean, double* var) {
   if (n <= 0.0) {
     *mean = 0.0;
@@ -67,14 +72,39 @@ VE_HD void moments_from_shifted_sums(double n, double s1, double s2, double shif
   *var = v < 0.0 ? 0.0 : v;  // rounding can go below 0; a NaN (an inf in the data) must stay NaN, as in PyTorch
 }
 
-// Normalise + affine folded into one multiply-add: y = x * a + b. invstd in double, then rounded
-// once: a float sqrt is sqrtf under nvcc but may be ::sqrt(double) on the host, and the CPU and
-// CUDA ops must fold the same coefficients.
+// Normalise + affine around a centre: y = (x - centre) * a + b, with centre the batch mean
+// rounded to acc_t (the `mean` the op returns, exactly representable) and b carrying the part of
+// the mean that rounding dropped: a = gamma * invstd, b = beta - (mean - centre) * a, mean and
+// (mean - centre) in double. Error bound (u = the unit roundoff of acc_t, 2^-24 for fp32):
+// x - centre is exact when x lies within a factor 2 of centre (Sterbenz) and off by at most
+// u|x - centre| otherwise, and the mean enters only through b, so |y - y_exact| stays within a few
+// u (|x - mean| |a| + |b|): a few ulps of the normalised output whatever |mean| / std. The folded
+// form x * a + (beta - mean * a) loses u |x| |a| instead (0.077 for |mean| = 1e4, std = 1e-3), and
+// F.batch_norm's (x - mean_fp32) * invstd loses |a| u |mean|. invstd in double, then rounded once:
+// a float sqrt is sqrtf under nvcc but may be ::sqrt(double) on the host, and the CPU and CUDA
+// ops must fold the same coefficients. NaN/inf propagate as in torch: a NaN or inf in the channel
+// makes mean or var NaN (or inf), hence a and b, hence the whole channel's output, NaN.
 template <typename acc_t>
-VE_HD void bn_scale_shift(acc_t gamma, acc_t beta, acc_t mean, acc_t var, double eps, acc_t* a, acc_t* b) {
+VE_HD void bn_fold_centred(acc_t gamma, acc_t beta, double mean, acc_t centre, acc_t var, double eps, acc_t* a,
+                           acc_t* b) {
   const acc_t invstd = static_cast<acc_t>(1.0 / sqrt(static_cast<double>(var) + eps));
   *a = gamma * invstd;
-  *b = beta - mean * (*a);
+  *b = beta - static_cast<acc_t>(mean - static_cast<double>(centre)) * (*a);
+}
+
+// One forward output: relu?((x - centre) * a + b [+ residual]) (coefficients from bn_fold_centred).
+// T is acc_t or a vector of it (csrc/ops/cpu/simd/vec.h); relu_value as in epilogue.h.
+template <typename T>
+VE_HD T bn_output(T x, T centre, T a, T b, T residual, bool has_residual, bool relu) {
+  T v = (x - centre) * a + b;
+  if (has_residual) v += residual;
+  return relu ? relu_value(v) : v;
+}
+
+// One input gradient: gm * k + (x - mean) * c1 + c0, centred = x - mean formed first (bn_backward_coeffs).
+template <typename T>
+VE_HD T bn_grad_input(T gm, T centred, T k, T c1, T c0) {
+  return gm * k + centred * c1 + c0;
 }
 
 // Backward coefficients of one channel from sum_g = sum(gm) and sum_gx = sum(gm * (x - mean)),

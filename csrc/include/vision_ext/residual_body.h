@@ -70,7 +70,7 @@ struct BnStatsTerm {
   const T* x;
   int64_t row_len;
   bool channels_last;
-  VE_HD double shift(int64_t c) const { return IO::load(x, channels_last ? c : c * row_len); }
+  VE_HD double shift(int64_t c) const { return bn_shift(IO::load(x, channels_last ? c : c * row_len)); }
   VE_HD void operator()(int64_t row, int64_t col, int64_t c, double* a, double* b) const {
     const double d = static_cast<double>(IO::load(x, row * row_len + col)) - shift(c);
     *a += d;
@@ -130,14 +130,16 @@ VE_HD void bn_finalize_stats_channel(const BnForwardParams& p, double* ws, int64
   bn_channel_sums(ws, p.channels, c, &s1, &s2);
   const BnStatsTerm<M, IO, T> term{static_cast<const T*>(p.x), p.row_len, p.channels_last};
   moments_from_shifted_sums(bn_count(p.rows, p.row_len, p.channels), s1, s2, term.shift(c), &mean, &var);
-  static_cast<M*>(p.mean)[c] = static_cast<M>(mean);
+  const M centre = static_cast<M>(mean);
+  static_cast<M*>(p.mean)[c] = centre;
   static_cast<M*>(p.var)[c] = static_cast<M>(var);
   M a, b;
-  bn_scale_shift<M>(static_cast<const M*>(p.weight)[c], static_cast<const M*>(p.bias)[c], static_cast<M>(mean),
-                    static_cast<M>(var), p.eps, &a, &b);
+  bn_fold_centred<M>(static_cast<const M*>(p.weight)[c], static_cast<const M*>(p.bias)[c], mean, centre,
+                     static_cast<M>(var), p.eps, &a, &b);
   double* coef = ws + bn_coef_offset(p.channels) + c * 4;
   coef[0] = a;
   coef[1] = b;
+  coef[2] = centre;
 }
 
 // One mask byte t: the (up to) 8 consecutive elements of one row it covers, bit k = element k,
@@ -156,10 +158,9 @@ VE_HD void bn_forward_byte(const BnForwardParams& p, const double* ws, int64_t t
   for (int64_t k = 0; k < end; ++k) {
     const int64_t col = col0 + k, i = row * p.row_len + col;
     const int64_t c = channel_of(row, col, p.channels, p.channels_last);
-    M v = IO::load(x, i) * static_cast<M>(coef[c * 4]) + static_cast<M>(coef[c * 4 + 1]);
-    if (res) v += IO::load(res, i);
-    if (p.relu) v = relu_value(v);
-    IO::store(out, i, v);
+    const M r = res ? IO::load(res, i) : M(0);
+    IO::store(out, i, bn_output<M>(IO::load(x, i), static_cast<M>(coef[c * 4 + 2]), static_cast<M>(coef[c * 4]),
+                                   static_cast<M>(coef[c * 4 + 1]), r, res != nullptr, p.relu));
     bits |= (IO::load(out, i) > M(0) ? 1u : 0u) << k;  // the rounded value decides, as on the CPU
   }
   if (p.mask) p.mask[t] = static_cast<unsigned char>(bits);
@@ -192,8 +193,8 @@ VE_HD void bn_backward_item(const BnBackwardParams& p, const double* ws, int64_t
   const M gm = keep ? IO::load(static_cast<const T*>(p.grad_out), i) : M(0);
   const M centred = IO::load(static_cast<const T*>(p.x), i) - static_cast<M>(coef[c * 4 + 3]);
   IO::store(static_cast<T*>(p.grad_x), i,
-            gm * static_cast<M>(coef[c * 4]) + centred * static_cast<M>(coef[c * 4 + 1]) +
-                static_cast<M>(coef[c * 4 + 2]));
+            bn_grad_input<M>(gm, centred, static_cast<M>(coef[c * 4]), static_cast<M>(coef[c * 4 + 1]),
+                             static_cast<M>(coef[c * 4 + 2])));
   if (p.grad_residual) IO::store(static_cast<T*>(p.grad_residual), i, gm);
 }
 

@@ -1,6 +1,7 @@
-// CPU Winograd F(4x4,3x3) conv with a fused bias/residual/ReLU epilogue (fp32, NHWC): the glue.
-// Checks, layout, workspace and threads here; the transforms and GEMMs are the per-level kernels
-// of simd/winograd_simd.cpp (runtime CPU dispatch, cpu_dispatch.h).
+// CPU Winograd F(4x4,3x3) conv with a fused bias/residual/ReLU epilogue (fp32, NHWC), and its
+// weight packing: the glue. Checks, layout, workspace and threads here; the transforms and GEMMs
+// are the per-level kernels of simd/winograd_simd.cpp, the weight transform that of
+// simd/residual_simd.cpp (runtime CPU dispatch, cpu_dispatch.h).
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
@@ -10,6 +11,8 @@
 
 #include "../winograd_generic.h"
 #include "layout_cpu.h"
+#include "residual_cpu.h"
+#include "simd/residual_simd.h"
 #include "simd/winograd_simd.h"
 
 namespace vision_ext::cpu {
@@ -41,9 +44,16 @@ void run(const WinogradProblem& p, const WinogradSplit& s) {
   });
 }
 
-at::Tensor conv3x3_winograd_cpu(const at::Tensor& x_in, const at::Tensor& packed, const std::optional<at::Tensor>& bias,
-                                const std::optional<at::Tensor>& residual, int64_t padding, bool inner_relu,
-                                bool outer_relu) {
+}  // namespace
+}  // namespace vision_ext::cpu
+
+namespace vision_ext::residual {
+
+using namespace vision_ext::cpu;
+
+at::Tensor Cpu::conv3x3_winograd(const at::Tensor& x_in, const at::Tensor& packed,
+                                 const std::optional<at::Tensor>& bias, const std::optional<at::Tensor>& residual,
+                                 int64_t padding, bool inner_relu, bool outer_relu) {
   if (x_in.scalar_type() != at::kFloat || x_in.numel() == 0)
     return conv_generic(x_in, packed, bias, residual, padding, inner_relu, outer_relu);
   const auto [ho, wo] = check_call(x_in, packed, bias, residual, padding);
@@ -62,12 +72,26 @@ at::Tensor conv3x3_winograd_cpu(const at::Tensor& x_in, const at::Tensor& packed
   return out;
 }
 
-}  // namespace
+// U[q][c][k] = (G w[k][c] G^T)[q] in float64, written straight into the packed layout: fast
+// enough to repack the weights on every training step (the generic ATen path builds
+// (C_out, C_in, 6, 6) temporaries). Half-precision weights take that path.
+at::Tensor Cpu::winograd_pack_weight(const at::Tensor& w) {
+  if (w.scalar_type() != at::kFloat && w.scalar_type() != at::kDouble) return winograd::pack_weight(w);
+  winograd::check_weight(w);
+  const int64_t K = w.size(0), C = w.size(1);
+  at::Tensor u = at::empty({36, C, K}, w.options().memory_format(at::MemoryFormat::Contiguous));
+  const ScalarKind kind = w.scalar_type() == at::kDouble ? ScalarKind::f64 : ScalarKind::f32;
+  const ResidualKernels& kernels = residual_kernels();
+  const void* src = w.data_ptr();
+  const int64_t* st = w.strides().data();
+  void* out = u.data_ptr();
+  at::parallel_for(0, C, 1, [&](int64_t c0, int64_t c1) { kernels.winograd_pack(src, st, C, K, c0, c1, kind, out); });
+  return u;
+}
 
-TORCH_LIBRARY_IMPL(vision_ext, CPU, m) { m.impl("conv3x3_winograd", &conv3x3_winograd_cpu); }
+}  // namespace vision_ext::residual
 
+// Every other device packs through ATen (the CPU and CUDA backends register their own).
 TORCH_LIBRARY_IMPL(vision_ext, CompositeExplicitAutograd, m) {
   m.impl("winograd_pack_weight", &vision_ext::winograd::pack_weight);
 }
-
-}  // namespace vision_ext::cpu

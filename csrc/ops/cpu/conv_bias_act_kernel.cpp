@@ -1,4 +1,5 @@
-// CPU: residual_epilogue and conv_bias_act (oneDNN post-op fusion where it applies).
+// CPU conv_bias_act: oneDNN post-op fusion where it applies, else ATen's convolution and our
+// epilogue (residual_kernel.cpp) in place.
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
 #include <ATen/core/dispatch/Dispatcher.h>
@@ -6,21 +7,10 @@
 
 #include <string_view>
 
-#include "../residual_prepare.h"
-#include "epilogue_cpu.h"
+#include "residual_cpu.h"
 
-namespace vision_ext::cpu {
+namespace vision_ext::residual {
 namespace {
-
-using residual::layout_of;
-
-at::Tensor residual_epilogue_cpu(const at::Tensor& x, const std::optional<at::Tensor>& scale,
-                                 const std::optional<at::Tensor>& shift, const std::optional<at::Tensor>& residual,
-                                 bool inner_relu, bool outer_relu) {
-  auto c = residual::prepare_epilogue(x, scale, shift, residual, inner_relu, outer_relu);
-  if (c.x.numel() > 0) epilogue_cpu(c.params, c.x.scalar_type());
-  return c.out;
-}
 
 // oneDNN's fused conv (post-ops: eltwise ReLU, binary add) as ATen registers it for Inductor.
 bool onednn_usable(const at::Tensor& x, const at::Tensor& weight) {
@@ -55,12 +45,14 @@ at::Tensor onednn_conv(const at::Tensor& x, const at::Tensor& weight, const std:
                  std::nullopt);
 }
 
-at::Tensor conv_bias_act_cpu(const at::Tensor& x_in, const at::Tensor& weight, const std::optional<at::Tensor>& bias,
-                             const std::optional<at::Tensor>& residual, at::IntArrayRef stride,
-                             at::IntArrayRef padding, at::IntArrayRef dilation, int64_t groups, bool inner_relu,
-                             bool outer_relu) {
+}  // namespace
+
+at::Tensor Cpu::conv_bias_act(const at::Tensor& x_in, const at::Tensor& weight,
+                              const std::optional<at::Tensor>& bias, const std::optional<at::Tensor>& residual,
+                              at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef dilation, int64_t groups,
+                              bool inner_relu, bool outer_relu) {
   const char* op = "vision_ext::conv_bias_act";
-  const auto out_sizes = residual::check_conv(op, x_in, weight, bias, residual, stride, padding, dilation, groups);
+  check_conv(op, x_in, weight, bias, residual, stride, padding, dilation, groups);
   const auto format = layout_of(x_in);
   const at::Tensor x = x_in.contiguous(format);
   at::Tensor res;
@@ -73,23 +65,16 @@ at::Tensor conv_bias_act_cpu(const at::Tensor& x_in, const at::Tensor& weight, c
     // relu(relu(conv + b) + residual): oneDNN fuses the inner ReLU, our epilogue the rest, in place.
     at::Tensor out = onednn_conv(x, weight, bias, at::Tensor(), stride, padding, dilation, groups, true);
     res = res.contiguous(layout_of(out));
-    epilogue_cpu(residual::epilogue_params(out, {}, {}, res, out, false, outer_relu), out.scalar_type());
+    epilogue(op, epilogue_params(out, {}, {}, res, out, false, outer_relu), out);
     return out.contiguous(format);
   }
   at::Tensor out = at::convolution(x, weight, std::nullopt, stride, padding, dilation, false, {0, 0}, groups)
                        .contiguous(format);
   if (out.numel() == 0) return out;
   if (res.defined()) res = res.contiguous(layout_of(out));
-  const at::Tensor shift = residual::per_channel_as(bias, out);
-  epilogue_cpu(residual::epilogue_params(out, {}, shift, res, out, inner_relu, outer_relu), out.scalar_type());
+  const at::Tensor shift = per_channel_as(bias, out);
+  epilogue(op, epilogue_params(out, {}, shift, res, out, inner_relu, outer_relu), out);
   return out;
 }
 
-}  // namespace
-
-TORCH_LIBRARY_IMPL(vision_ext, CPU, m) {
-  m.impl("residual_epilogue", &residual_epilogue_cpu);
-  m.impl("conv_bias_act", &conv_bias_act_cpu);
-}
-
-}  // namespace vision_ext::cpu
+}  // namespace vision_ext::residual
