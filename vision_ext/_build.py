@@ -10,9 +10,13 @@ REBUILD_HINT = (
 )
 
 
+# The active level, mirrored here so Python code (and torch.compile's tracing) reads it without an op call.
+_active_level = torch.ops.vision_ext._cpu_capability()
+
+
 def cpu_capability() -> str:
     """The level the CPU kernels run at now: "default", "avx2" or "avx512" (x86-64; "default" elsewhere)."""
-    return torch.ops.vision_ext._cpu_capability()
+    return _active_level
 
 
 def set_cpu_capability(level: str) -> str:
@@ -20,14 +24,17 @@ def set_cpu_capability(level: str) -> str:
 
     The environment variable VISION_EXT_CPU_CAPABILITY=default|avx2|avx512 sets the starting level
     (a level the CPU lacks falls back to the best it has)."""
-    return torch.ops.vision_ext._set_cpu_capability(level)
+    global _active_level
+    previous = torch.ops.vision_ext._set_cpu_capability(level)
+    _active_level = torch.ops.vision_ext._cpu_capability()
+    return previous
 
 
 def build_info() -> dict:
     """Build facts: CUDA kernels present, CPU levels compiled / supported / selected, threading, versions, ops."""
     flags = _C.build_flags()
     ops = sorted(n.split("::", 1)[1] for n in torch._C._dispatch_get_all_op_names()
-                 if n.startswith("vision_ext::") and not n.startswith("vision_ext::_cpu_"))
+                 if n.startswith("vision_ext::") and "cpu_capabilit" not in n)
     return {
         "version": "0.1.0",
         "cuda_kernels": bool(flags["cuda"]),

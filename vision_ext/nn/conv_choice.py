@@ -34,11 +34,17 @@ def conv_choices() -> Dict[Tuple, bool]:
     return dict(_choices)
 
 
-def _key(kind: str, x: torch.Tensor, conv: torch.nn.Module, residual) -> Tuple:
-    import vision_ext
+@torch.compiler.assume_constant_result
+def _machine() -> Tuple[int, str]:
+    """(threads, CPU level): part of every key; a constant of the graph under torch.compile."""
+    from vision_ext import _build
 
+    return torch.get_num_threads(), _build.cpu_capability()
+
+
+def _key(kind: str, x: torch.Tensor, conv: torch.nn.Module, residual) -> Tuple:
     return (kind, tuple(x.shape), x.is_contiguous(memory_format=torch.channels_last), conv.out_channels,
-            conv.padding[0], residual is not None, torch.get_num_threads(), vision_ext.cpu_capability())
+            conv.padding[0], residual is not None) + _machine()
 
 
 def _best_time(fn: Callable[[], object]) -> float:
