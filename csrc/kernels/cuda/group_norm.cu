@@ -43,6 +43,22 @@ __device__ __forceinline__ long long channel_of(const GroupNormShape& s, long lo
   return s.channels_last ? i % s.c : (i / s.hw) % s.c;
 }
 
+// Grid-stride over every element: f(i, c, gi, mean, scale, shift) with its channel c, its
+// (sample, group) index gi and the per-element parameters of vision_ext/group_norm.h.
+template <typename A, typename F>
+__device__ __forceinline__ void for_each_element(const GroupNormShape& s, const void* weight, const void* bias,
+                                                 const void* mean, const void* rstd, F f) {
+  const long long total = s.n * s.c * s.hw, cg = s.c / s.groups;
+  const A* w = static_cast<const A*>(weight);
+  const A* b = static_cast<const A*>(bias);
+  const A* m = static_cast<const A*>(mean);
+  const A* r = static_cast<const A*>(rstd);
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x) {
+    const long long c = channel_of(s, i), gi = i / (s.c * s.hw) * s.groups + c / cg;
+    f(i, gi, m[gi], A(double(r[gi]) * double(w[c])), b[c]);
+  }
+}
+
 template <typename T>
 __global__ void stats_kernel(GroupNormForwardParams p) {
   using A = typename AccOf<T>::type;
@@ -68,18 +84,12 @@ __global__ void stats_kernel(GroupNormForwardParams p) {
 template <typename T>
 __global__ void forward_kernel(GroupNormForwardParams p) {
   using A = typename AccOf<T>::type;
-  const GroupNormShape s = p.s;
-  const long long total = s.n * s.c * s.hw, cg = s.c / s.groups;
   const T* x = static_cast<const T*>(p.x);
-  const A* w = static_cast<const A*>(p.weight);
-  const A* b = static_cast<const A*>(p.bias);
-  const A* mean = static_cast<const A*>(p.mean);
-  const A* rstd = static_cast<const A*>(p.rstd);
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x) {
-    const long long c = channel_of(s, i), gi = i / (s.c * s.hw) * s.groups + c / cg;
-    const A y = gn_forward(to_acc(x[i]), mean[gi], A(double(rstd[gi]) * double(w[c])), b[c], s.act);
-    static_cast<T*>(p.out)[i] = from_acc<T>(y);
-  }
+  T* out = static_cast<T*>(p.out);
+  const int act = p.s.act;
+  for_each_element<A>(p.s, p.weight, p.bias, p.mean, p.rstd, [&](long long i, long long, A m, A scale, A shift) {
+    out[i] = from_acc<T>(gn_forward(to_acc(x[i]), m, scale, shift, act));
+  });
 }
 
 // One block per (sample, channel): sum g and g * (x - mean) over its pixels.
@@ -143,21 +153,17 @@ __global__ void grad_constants_kernel(GroupNormBackwardParams p) {
 template <typename T>
 __global__ void input_grad_kernel(GroupNormBackwardParams p) {
   using A = typename AccOf<T>::type;
-  const GroupNormShape s = p.s;
-  const long long total = s.n * s.c * s.hw, cg = s.c / s.groups, ng = s.n * s.groups;
   const T* x = static_cast<const T*>(p.x);
   const T* dy = static_cast<const T*>(p.grad_out);
-  const A* w = static_cast<const A*>(p.weight);
-  const A* b = static_cast<const A*>(p.bias);
-  const A* mean = static_cast<const A*>(p.mean);
-  const A* rstd = static_cast<const A*>(p.rstd);
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x) {
-    const long long c = channel_of(s, i), gi = i / (s.c * s.hw) * s.groups + c / cg;
-    const A xv = to_acc(x[i]), m = mean[gi], scale = A(double(rstd[gi]) * double(w[c]));
-    const A g = gn_act_grad(to_acc(dy[i]), xv, m, scale, b[c], s.act);
-    const A dx = gn_input_grad(g, xv, m, scale, A(p.constants[gi]), A(p.constants[ng + gi]));
-    static_cast<T*>(p.grad_x)[i] = from_acc<T>(dx);
-  }
+  T* dx = static_cast<T*>(p.grad_x);
+  const double* c2 = p.constants;
+  const double* c3 = p.constants + p.s.n * p.s.groups;
+  const int act = p.s.act;
+  for_each_element<A>(p.s, p.weight, p.bias, p.mean, p.rstd, [&](long long i, long long gi, A m, A scale, A shift) {
+    const A xv = to_acc(x[i]);
+    const A g = gn_act_grad(to_acc(dy[i]), xv, m, scale, shift, act);
+    dx[i] = from_acc<T>(gn_input_grad(g, xv, m, scale, A(c2[gi]), A(c3[gi])));
+  });
 }
 
 }  // namespace
