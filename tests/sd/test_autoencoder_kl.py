@@ -32,7 +32,8 @@ def test_encode_decode_equal_to_diffusers(pair):
         _close(a.mode(), b.mode())
         _close(a.sample(torch.Generator().manual_seed(7)), b.sample(torch.Generator().manual_seed(7)))
         _close(a.kl(), b.kl())
-        _close(a.kl(b), b.kl(a))
+        # Cross-KL of two equal distributions is ~0 (rounding noise): compare on the prior KL's scale.
+        torch.testing.assert_close(a.kl(b), b.kl(a), rtol=0, atol=1e-4 * float(b.kl().abs().max()))
         _close(ours.decode(z).sample, peer.decode(z).sample)
         _close(ours(x).sample, peer(x).sample)
         gens = [torch.Generator().manual_seed(s) for s in (1, 2)]

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vision_ext.nn.functional import conv_bias_act
+from vision_ext.sd.norm import group_norm_silu
 
 
 def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
@@ -31,6 +32,15 @@ def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
 
 def _norm(ch: int) -> nn.GroupNorm:
     return nn.GroupNorm(math.gcd(32, ch), ch)
+
+
+def _norm_act(block: nn.Module, norm: nn.GroupNorm, x: torch.Tensor, act: bool = True) -> torch.Tensor:
+    """norm(x), then SiLU when `act`: one fused op (vision_ext/ops/norm.py, which keeps channels_last), or
+    eager nn.GroupNorm + F.silu when the block's `fused` flag is off (UNet.set_fused(False))."""
+    if block.fused:
+        return group_norm_silu(x, norm.num_groups, norm.weight, norm.bias, norm.eps, act)
+    y = norm(x)
+    return F.silu(y) if act else y
 
 
 def _conv(block: nn.Module, x: torch.Tensor, conv: nn.Conv2d, residual=None) -> torch.Tensor:
@@ -59,9 +69,9 @@ class ResBlock(nn.Module):
         self.skip = nn.Conv2d(in_ch, out_ch, 1) if in_ch != out_ch else nn.Identity()
 
     def forward(self, x, temb):
-        h = _conv(self, F.silu(self.norm1(x)), self.conv1)
+        h = _conv(self, _norm_act(self, self.norm1, x), self.conv1)
         h = h + self.temb(F.silu(temb))[:, :, None, None]
-        return _conv(self, self.drop(F.silu(self.norm2(h))), self.conv2, residual=self.skip(x))
+        return _conv(self, self.drop(_norm_act(self, self.norm2, h)), self.conv2, residual=self.skip(x))
 
 
 class AttnBlock(nn.Module):
@@ -75,7 +85,7 @@ class AttnBlock(nn.Module):
 
     def forward(self, x):
         b, c, h, w = x.shape
-        q, k, v = self.qkv(self.norm(x)).reshape(b, 3, c, h * w).transpose(-1, -2).unbind(1)
+        q, k, v = self.qkv(_norm_act(self, self.norm, x, act=False)).reshape(b, 3, c, h * w).transpose(-1, -2).unbind(1)
         out = F.scaled_dot_product_attention(q, k, v)  # [b, hw, c]
         return _conv(self, out.transpose(-1, -2).reshape(b, c, h, w), self.proj, residual=x)
 
@@ -102,6 +112,8 @@ class Up(nn.Module):
 
 class UNet(nn.Module):
     """unet(x, t) -> predicted noise (or x0 / v) with x's shape; t is [B] or a scalar."""
+
+    fused = True
 
     def __init__(self, in_channels: int = 3, base_channels: int = 128, channel_mults: Sequence[int] = (1, 2, 2, 2),
                  num_res_blocks: int = 2, attention_resolutions: Sequence[int] = (16,), dropout: float = 0.1,
@@ -146,9 +158,10 @@ class UNet(nn.Module):
         self.out = nn.Sequential(_norm(ch), nn.SiLU(), nn.Conv2d(ch, out_channels or in_channels, 3, padding=1))
 
     def set_fused(self, fused: bool) -> "UNet":
-        """Run the residual paths on our fused kernels (default) or in eager PyTorch; same weights."""
+        """Run the residual paths and GroupNorm + SiLU on our fused kernels (default) or in eager PyTorch;
+        same weights."""
         for m in self.modules():
-            if isinstance(m, (ResBlock, AttnBlock, Up)):
+            if isinstance(m, (UNet, ResBlock, AttnBlock, Up)):
                 m.fused = bool(fused)
         return self
 
@@ -186,4 +199,5 @@ class UNet(nn.Module):
             if isinstance(blocks[0], ResBlock):
                 h = torch.cat([h, hs.pop()], dim=1)
             h = self._run(blocks, h, temb)
-        return self.out(h)
+        norm, _, conv = self.out
+        return conv(_norm_act(self, norm, h)) if self.fused else self.out(h)

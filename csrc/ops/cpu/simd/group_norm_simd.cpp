@@ -1,0 +1,254 @@
+// GroupNorm (+ SiLU) kernels, compiled once per level: the maths of vision_ext/group_norm.h on the
+// level's vectors. Sums run in a fixed number of fp32 (fp64) lanes, independent of the level's
+// width, over chunks of 16 elements per lane, and are widened to double per chunk: the same bits
+// at every level, and fp32 rounding error that does not grow with the group's size.
+#include <cstdint>
+#include <type_traits>
+
+#include "isa.h"
+#include "group_norm_simd.h"
+#include "vec.h"
+#include "vision_ext/group_norm.h"
+
+namespace vision_ext::cpu::VE_CPU_NS {
+
+// The bit-level steps of gn_exp on vectors (the scalar ones are in vision_ext/group_norm.h).
+template <int N>
+inline Vec<float, N> gn_clamp(Vec<float, N> x, Vec<float, N> lo, Vec<float, N> hi) {
+  const auto r = x.v < lo.v ? lo.v : x.v;  // NaN compares false: passes through
+  return r > hi.v ? hi.v : r;
+}
+
+template <int N>
+inline Vec<float, N> gn_pow2_of_rounded(Vec<float, N> t) {
+  using Bits = typename RawVec<uint32_t, N>::type;
+  Bits bits = (Bits)t.v;  // a vector cast reinterprets the bits
+  bits = (bits + (127u - 0x4B400000u)) << 23;
+  return Vec<float, N>((typename Vec<float, N>::raw)bits);
+}
+
+// fp64 SiLU: the C library's exp per lane (the arithmetic around it stays vectorised).
+template <int N>
+inline Vec<double, N> gn_exp(Vec<double, N> x) {
+  for (int i = 0; i < N; ++i) x.v[i] = vision_ext::gn_exp(static_cast<double>(x.v[i]));
+  return x;
+}
+
+namespace {
+
+// Accumulator lanes: 128 bytes whatever the level (one zmm pair, four ymm, eight xmm).
+template <typename S> using Acc = Vec<S, 128 / static_cast<int>(sizeof(S))>;
+template <typename S> using Wide = NativeVec<S>;
+constexpr int64_t kPerLane = 16;
+
+// Sums of f1(i), f2(i) over [0, n); f(T, i) evaluates lanes i.. as T (Acc<S> or S).
+template <typename S, typename F>
+inline void chunked_sums(int64_t n, F f, double* o1, double* o2) {
+  using A = Acc<S>;
+  constexpr int L = A::kLanes;
+  double s1 = 0.0, s2 = 0.0;
+  for (int64_t c0 = 0; c0 < n; c0 += kPerLane * L) {
+    const int64_t len = n - c0 < kPerLane * L ? n - c0 : kPerLane * L;
+    A a1(S(0)), a2(S(0));
+    int64_t i = 0;
+    for (; i + L <= len; i += L) {
+      A v1, v2;
+      f(c0 + i, v1, v2);
+      a1 += v1;
+      a2 += v2;
+    }
+    S t1[L], t2[L];
+    a1.store(t1);
+    a2.store(t2);
+    for (int j = 0; i < len; ++i, ++j) {
+      S v1, v2;
+      f(c0 + i, v1, v2);
+      t1[j] += v1;
+      t2[j] += v2;
+    }
+    for (int j = 0; j < L; ++j) {
+      s1 += static_cast<double>(t1[j]);
+      s2 += static_cast<double>(t2[j]);
+    }
+  }
+  *o1 = s1;
+  *o2 = s2;
+}
+
+template <typename T, typename S>
+inline T lanes_at(const S* p, int64_t i) {
+  return load_lanes(p + i, T{});
+}
+
+template <typename S>
+void run_sums(const S* x, int64_t n, S shift, double* s1, double* s2) {
+  chunked_sums<S>(n, [&](int64_t i, auto& v1, auto& v2) {
+    using T = std::remove_reference_t<decltype(v1)>;
+    const T d = lanes_at<T>(x, i) - T(shift);
+    v1 = d;
+    v2 = d * d;
+  }, s1, s2);
+}
+
+template <typename S>
+void run_grad_sums(const S* dy, const S* x, int64_t n, S mean, S scale, S shift, int act, double* sg, double* sgx) {
+  auto body = [&](auto act_c) {
+    chunked_sums<S>(n, [&](int64_t i, auto& v1, auto& v2) {
+      using T = std::remove_reference_t<decltype(v1)>;
+      const T xv = lanes_at<T>(x, i);
+      const T g = gn_act_grad(lanes_at<T>(dy, i), xv, T(mean), T(scale), T(shift), decltype(act_c)::value);
+      v1 = g;
+      v2 = g * (xv - T(mean));
+    }, sg, sgx);
+  };
+  if (act == kGnActSilu) body(std::integral_constant<int, kGnActSilu>{});
+  else body(std::integral_constant<int, kGnActNone>{});
+}
+
+// Elementwise over a run: f(T, i) at Wide<S> lanes, then the scalar tail.
+template <typename S, typename F>
+inline void run_elementwise(int64_t n, F f) {
+  constexpr int L = Wide<S>::kLanes;
+  int64_t i = 0;
+  for (; i + L <= n; i += L) f(Wide<S>{}, i);
+  for (; i < n; ++i) f(S{}, i);
+}
+
+template <int Act, typename S>
+void run_forward_act(const S* x, S* y, int64_t n, S mean, S scale, S shift) {
+  run_elementwise<S>(n, [&](auto t, int64_t i) {
+    using T = decltype(t);
+    store_lanes(gn_forward(lanes_at<T>(x, i), T(mean), T(scale), T(shift), Act), y + i);
+  });
+}
+
+template <typename S>
+void run_forward(const S* x, S* y, int64_t n, S mean, S scale, S shift, int act) {
+  if (act == kGnActSilu) run_forward_act<kGnActSilu>(x, y, n, mean, scale, shift);
+  else run_forward_act<kGnActNone>(x, y, n, mean, scale, shift);
+}
+
+template <int Act, typename S>
+void run_input_grad_act(const S* dy, const S* x, S* dx, int64_t n, S mean, S scale, S shift, S c2, S c3) {
+  run_elementwise<S>(n, [&](auto t, int64_t i) {
+    using T = decltype(t);
+    const T xv = lanes_at<T>(x, i);
+    const T g = gn_act_grad(lanes_at<T>(dy, i), xv, T(mean), T(scale), T(shift), Act);
+    store_lanes(gn_input_grad(g, xv, T(mean), T(scale), T(c2), T(c3)), dx + i);
+  });
+}
+
+template <typename S>
+void run_input_grad(const S* dy, const S* x, S* dx, int64_t n, S mean, S scale, S shift, S c2, S c3, int act) {
+  if (act == kGnActSilu) run_input_grad_act<kGnActSilu>(dy, x, dx, n, mean, scale, shift, c2, c3);
+  else run_input_grad_act<kGnActNone>(dy, x, dx, n, mean, scale, shift, c2, c3);
+}
+
+// Channels_last: per-channel sums down `rows` rows of C, 128 bytes of channels at a time (several
+// independent chains), then one vector, then scalars; each channel's sum is the same sequence of
+// additions at every width.
+template <typename S, typename F>
+inline void row_channel_sums(int64_t rows, int64_t C, F f, double* o1, double* o2) {
+  auto block = [&](auto tag, int64_t c) {
+    using T = typename decltype(tag)::type;
+    T a1(S(0)), a2(S(0));
+    for (int64_t r = 0; r < rows; ++r) {
+      T v1, v2;
+      f(r * C, c, v1, v2);
+      a1 += v1;
+      a2 += v2;
+    }
+    S t1[sizeof(T) / sizeof(S)], t2[sizeof(T) / sizeof(S)];
+    store_lanes(a1, t1);
+    store_lanes(a2, t2);
+    for (int j = 0; j < static_cast<int>(sizeof(T) / sizeof(S)); ++j) {
+      o1[c + j] = static_cast<double>(t1[j]);
+      o2[c + j] = static_cast<double>(t2[j]);
+    }
+  };
+  constexpr int L = Wide<S>::kLanes, B = Acc<S>::kLanes;
+  int64_t c = 0;
+  for (; c + B <= C; c += B) block(std::type_identity<Acc<S>>{}, c);
+  for (; c + L <= C; c += L) block(std::type_identity<Wide<S>>{}, c);
+  for (; c < C; ++c) block(std::type_identity<S>{}, c);
+}
+
+template <typename S>
+void row_sums(const S* x, int64_t rows, int64_t C, const S* shift, double* s1, double* s2) {
+  row_channel_sums<S>(rows, C, [&](int64_t off, int64_t c, auto& v1, auto& v2) {
+    using T = std::remove_reference_t<decltype(v1)>;
+    const T d = lanes_at<T>(x + off, c) - lanes_at<T>(shift, c);
+    v1 = d;
+    v2 = d * d;
+  }, s1, s2);
+}
+
+template <typename S>
+void row_grad_sums(const S* dy, const S* x, int64_t rows, int64_t C, const S* mean, const S* scale, const S* shift,
+                   int act, double* sg, double* sgx) {
+  auto body = [&](auto act_c) {
+    row_channel_sums<S>(rows, C, [&](int64_t off, int64_t c, auto& v1, auto& v2) {
+      using T = std::remove_reference_t<decltype(v1)>;
+      const T xv = lanes_at<T>(x + off, c), m = lanes_at<T>(mean, c);
+      const T g = gn_act_grad(lanes_at<T>(dy + off, c), xv, m, lanes_at<T>(scale, c), lanes_at<T>(shift, c),
+                              decltype(act_c)::value);
+      v1 = g;
+      v2 = g * (xv - m);
+    }, sg, sgx);
+  };
+  if (act == kGnActSilu) body(std::integral_constant<int, kGnActSilu>{});
+  else body(std::integral_constant<int, kGnActNone>{});
+}
+
+template <int Act, typename S>
+void row_forward_act(const S* x, S* y, int64_t rows, int64_t C, const S* mean, const S* scale, const S* shift) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const S* xr = x + r * C;
+    S* yr = y + r * C;
+    run_elementwise<S>(C, [&](auto t, int64_t c) {
+      using T = decltype(t);
+      store_lanes(gn_forward(lanes_at<T>(xr, c), lanes_at<T>(mean, c), lanes_at<T>(scale, c),
+                             lanes_at<T>(shift, c), Act),
+                  yr + c);
+    });
+  }
+}
+
+template <typename S>
+void row_forward(const S* x, S* y, int64_t rows, int64_t C, const S* mean, const S* scale, const S* shift, int act) {
+  if (act == kGnActSilu) row_forward_act<kGnActSilu>(x, y, rows, C, mean, scale, shift);
+  else row_forward_act<kGnActNone>(x, y, rows, C, mean, scale, shift);
+}
+
+template <int Act, typename S>
+void row_input_grad_act(const S* dy, const S* x, S* dx, int64_t rows, int64_t C, const S* mean, const S* scale,
+                        const S* shift, const S* c2, const S* c3) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t off = r * C;
+    run_elementwise<S>(C, [&](auto t, int64_t c) {
+      using T = decltype(t);
+      const T xv = lanes_at<T>(x + off, c), m = lanes_at<T>(mean, c), sc = lanes_at<T>(scale, c);
+      const T g = gn_act_grad(lanes_at<T>(dy + off, c), xv, m, sc, lanes_at<T>(shift, c), Act);
+      store_lanes(gn_input_grad(g, xv, m, sc, lanes_at<T>(c2, c), lanes_at<T>(c3, c)), dx + off + c);
+    });
+  }
+}
+
+template <typename S>
+void row_input_grad(const S* dy, const S* x, S* dx, int64_t rows, int64_t C, const S* mean, const S* scale,
+                    const S* shift, const S* c2, const S* c3, int act) {
+  if (act == kGnActSilu) row_input_grad_act<kGnActSilu>(dy, x, dx, rows, C, mean, scale, shift, c2, c3);
+  else row_input_grad_act<kGnActNone>(dy, x, dx, rows, C, mean, scale, shift, c2, c3);
+}
+
+template <typename S>
+constexpr GroupNormFns<S> fns() {
+  return {&run_sums<S>,     &row_sums<S>,      &run_forward<S>,    &row_forward<S>,
+          &run_grad_sums<S>, &row_grad_sums<S>, &run_input_grad<S>, &row_input_grad<S>};
+}
+
+}  // namespace
+
+extern const GroupNormKernels group_norm = {fns<float>(), fns<double>()};
+
+}  // namespace vision_ext::cpu::VE_CPU_NS

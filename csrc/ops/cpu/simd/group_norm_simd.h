@@ -1,0 +1,46 @@
+// The per-level kernels of the fused GroupNorm (+ SiLU) family (group_norm_simd.cpp), called by
+// the glue csrc/ops/cpu/group_norm_kernel.cpp inside its parallel loops. Torch-free.
+//
+// Two layouts: a contiguous run (NCHW: a group is one run of channels * pixels, a channel one run
+// of pixels) with scalar parameters, and channels_last rows (rows x C) with per-channel arrays.
+// Every sum is a fixed sequence of fp32 additions over at most a few dozen elements per lane,
+// widened to double, so the results do not depend on the level's vector width.
+#pragma once
+#include <cstdint>
+
+#include "../cpu_dispatch.h"
+
+namespace vision_ext::cpu {
+
+template <typename S>
+struct GroupNormFns {
+  // s1 = sum(x - shift), s2 = sum((x - shift)^2) over x[0, n).
+  void (*run_sums)(const S* x, int64_t n, S shift, double* s1, double* s2);
+  // Per channel c of rows x C (row stride C): s1[c], s2[c] as run_sums with shift[c] (assigned).
+  void (*row_sums)(const S* x, int64_t rows, int64_t C, const S* shift, double* s1, double* s2);
+  // y = act((x - mean) * scale + shift) over a run.
+  void (*run_forward)(const S* x, S* y, int64_t n, S mean, S scale, S shift, int act);
+  // The same over rows x C with per-channel mean, scale, shift.
+  void (*row_forward)(const S* x, S* y, int64_t rows, int64_t C, const S* mean, const S* scale, const S* shift,
+                      int act);
+  // With g = act'(y) * dy: sg = sum(g), sgx = sum(g * (x - mean)) over a run.
+  void (*run_grad_sums)(const S* dy, const S* x, int64_t n, S mean, S scale, S shift, int act, double* sg,
+                        double* sgx);
+  // The same per channel of rows x C (assigned).
+  void (*row_grad_sums)(const S* dy, const S* x, int64_t rows, int64_t C, const S* mean, const S* scale,
+                        const S* shift, int act, double* sg, double* sgx);
+  // dx = g * scale + (x - mean) * c2 + c3 over a run.
+  void (*run_input_grad)(const S* dy, const S* x, S* dx, int64_t n, S mean, S scale, S shift, S c2, S c3, int act);
+  // The same over rows x C with per-channel arrays.
+  void (*row_input_grad)(const S* dy, const S* x, S* dx, int64_t rows, int64_t C, const S* mean, const S* scale,
+                         const S* shift, const S* c2, const S* c3, int act);
+};
+
+struct GroupNormKernels {
+  GroupNormFns<float> f32;
+  GroupNormFns<double> f64;
+};
+
+}  // namespace vision_ext::cpu
+
+VE_CPU_KERNELS(GroupNormKernels, group_norm)
