@@ -121,9 +121,8 @@ class _Scheduler(ConfigMixin):
         return int(self._prev_of[self._checked(timestep)])
 
     def _checked(self, t) -> int:
-        t, T = int(t), self.config.num_train_timesteps
-        if not 0 <= t < T:
-            raise ValueError(f"timestep: expected a value in [0, {T}) (num_train_timesteps), got {t}")
+        t = int(t)
+        self._check_timestep(t, t)
         return t
 
     # ---- device tables and timestep tensors (cached: no per-step allocation or copy) ----
