@@ -116,6 +116,21 @@ inline FloatVec philox_sqrt(FloatVec x) {
 }
 inline U32Vec philox_gt_mask(FloatVec a, FloatVec b) { return U32Vec((U32Vec::raw)(a.v > b.v)); }
 
+// ddpm_fma (vision_ext/ddpm.h) on vectors: fused where the level has FMA (so avx2 and avx512 agree
+// bit for bit with each other and with CUDA's contraction), a * b + c at the base level.
+inline FloatVec ddpm_fma(FloatVec a, FloatVec b, FloatVec c) { return mul_add(a, b, c); }
+inline DoubleVec ddpm_fma(DoubleVec a, DoubleVec b, DoubleVec c) {
+#if VE_DDPM_X86_WIDTH == 64
+  return DoubleVec(_mm512_fmadd_pd(a.v, b.v, c.v));
+#elif VE_DDPM_X86_WIDTH == 32
+  return DoubleVec(_mm256_fmadd_pd(a.v, b.v, c.v));
+#elif defined(__aarch64__)
+  return DoubleVec(__builtin_aarch64_fmav2df(a.v, b.v, c.v));
+#else
+  return a * b + c;
+#endif
+}
+
 // Streaming (non-temporal) stores for outputs far larger than the caches: no read-for-ownership.
 // `p` must be aligned to the vector; stream_fence() publishes them before the threads join.
 inline void stream_store(FloatVec v, float* p) {

@@ -2,9 +2,11 @@
 // per-element loops of the DDPM / DDIM / PLMS steps, add_noise and the training target. Every
 // formula is the shared one of vision_ext/ddpm.h and vision_ext/philox.h instantiated with this
 // level's vectors (tails with scalars); the per-run choices (x0 limit, noise source, streaming
-// stores) are template parameters, so each loop is branch-free. With -ffp-contract=off and no
-// mul_add outside Philox, every level computes the same bits.
+// stores) are template parameters, so each loop is branch-free. -ffp-contract=off: the only fused
+// multiply-adds are the explicit ones (Philox's, real FMAs or the scalar header code, so the noise
+// is the same at every level; ddpm.h's ddpm_fma, fused at avx2 / avx512, two roundings at base).
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "ddpm_ops.h"
@@ -69,23 +71,37 @@ void philox_normals(uint64_t seed, uint64_t offset, uint64_t first, int64_t n, f
 }
 
 // ---- Element loops --------------------------------------------------------------------------
-// body(k, tag) for k in [k0, n): whole vectors of V (tag a V), then scalars (tag an M).
+// body(k, lanes) over [k0, n) in whole vectors, then one partial vector (lanes < kLanes) for the
+// tail: every element goes through the same vector code, so a level's results do not depend on
+// where an element falls (the level's ddpm_fma is the same in every lane).
 template <typename V, typename F>
 inline void for_lanes(int64_t k0, int64_t n, F body) {
   int64_t k = k0;
-  for (; k + V::kLanes <= n; k += V::kLanes) body(k, V{});
-  for (; k < n; ++k) body(k, typename V::scalar{});
+  for (; k + V::kLanes <= n; k += V::kLanes) body(k, V::kLanes);
+  if (k < n) body(k, static_cast<int>(n - k));
 }
 
 template <typename M> using MVec = NativeVec<M>;
 
-// Stores v at p: streaming for whole float vectors when STREAM (p aligned), plain otherwise.
-template <bool STREAM, typename V, typename M>
-inline void put(V v, M* p) {
-  if constexpr (STREAM && std::is_same_v<V, FloatVec>) {
+// The first `lanes` elements at p (zeros above).
+template <typename M>
+inline MVec<M> ld(const M* p, int lanes) {
+  if (lanes == MVec<M>::kLanes) return MVec<M>::load(p);
+  MVec<M> r(M(0));
+  std::memcpy(&r.v, p, sizeof(M) * static_cast<size_t>(lanes));
+  return r;
+}
+
+// Stores the first `lanes` elements of v at p: streaming for whole float vectors when STREAM (p
+// aligned), plain otherwise.
+template <bool STREAM, typename M>
+inline void st(MVec<M> v, M* p, int lanes) {
+  if (lanes != MVec<M>::kLanes) {
+    std::memcpy(p, &v.v, sizeof(M) * static_cast<size_t>(lanes));
+  } else if constexpr (STREAM && std::is_same_v<M, float>) {
     stream_store(v, p);
   } else {
-    store_lanes(v, p);
+    v.store(p);
   }
 }
 
@@ -139,14 +155,14 @@ inline void with_bool(bool b, F f) {
 // Fixed variance: ddpm_element's pieces with the limit, noise and store kind fixed.
 template <int LIM, bool NOISY, bool STREAM, typename M>
 void ddpm_fixed(const DdpmRun<M>& r, int64_t k0, int64_t k1, const M* z) {
-  for_lanes<MVec<M>>(k0, k1, [&](int64_t k, auto tag) {
-    using V = decltype(tag);
-    const V x = load_lanes(r.x + k, tag);
-    const V x0 = limit_x0_as<LIM>(ddpm_x0_of(r.c, x, load_lanes(r.m + k, tag)), V(r.clip), V(r.thresh));
+  using V = MVec<M>;
+  for_lanes<V>(k0, k1, [&](int64_t k, int lanes) {
+    const V x = ld(r.x + k, lanes);
+    const V x0 = limit_x0_as<LIM>(ddpm_x0_of(r.c, x, ld(r.m + k, lanes)), V(r.clip), V(r.thresh));
     V out = ddpm_mean_of(r.c, x0, x);
-    if constexpr (NOISY) out = out + V(r.c.std_fixed) * load_lanes(z + (k - k0), tag);
-    put<STREAM>(out, r.prev + k);
-    put<STREAM>(x0, r.x0 + k);
+    if constexpr (NOISY) out = ddpm_add_noise(out, V(r.c.std_fixed), ld(z + (k - k0), lanes));
+    st<STREAM>(out, r.prev + k, lanes);
+    st<STREAM>(x0, r.x0 + k, lanes);
   });
 }
 
@@ -179,17 +195,17 @@ void ddpm_run(const DdpmRun<M>& r) {
 // ---- DDIM -------------------------------------------------------------------------------------
 template <int LIM, bool NOISY, bool CLIPPED, typename M>
 void ddim_span(const DdimRun<M>& r, int64_t k0, int64_t k1, const M* z) {
-  for_lanes<MVec<M>>(k0, k1, [&](int64_t k, auto tag) {
-    using V = decltype(tag);
-    const V x = load_lanes(r.x + k, tag);
+  using V = MVec<M>;
+  for_lanes<V>(k0, k1, [&](int64_t k, int lanes) {
+    const V x = ld(r.x + k, lanes);
     V x0, eps;
-    ddim_predict(r.c, x, load_lanes(r.m + k, tag), &x0, &eps);
+    ddim_predict(r.c, x, ld(r.m + k, lanes), &x0, &eps);
     x0 = limit_x0_as<LIM>(x0, V(r.clip), V(r.thresh));
     if constexpr (CLIPPED) eps = ddim_eps_from_x0(r.c, x, x0);
     V zv = V(M(0));
-    if constexpr (NOISY) zv = load_lanes(z + (k - k0), tag);
-    store_lanes(ddim_prev_of(r.c, x0, eps, zv), r.prev + k);
-    store_lanes(x0, r.x0 + k);
+    if constexpr (NOISY) zv = ld(z + (k - k0), lanes);
+    st<false>(ddim_prev_of(r.c, x0, eps, zv), r.prev + k, lanes);
+    st<false>(x0, r.x0 + k, lanes);
   });
 }
 
@@ -209,11 +225,11 @@ void ddim_run(const DdimRun<M>& r) {
 // ---- add_noise / training target --------------------------------------------------------------
 template <bool TARGET, bool STREAM, typename M>
 void q_sample_span(const QSampleRun<M>& r, int64_t k0, int64_t k1) {
-  for_lanes<MVec<M>>(k0, k1, [&](int64_t k, auto tag) {
-    using V = decltype(tag);
-    const V x = load_lanes(r.x + k, tag), nv = load_lanes(r.noise + k, tag);
-    put<STREAM>(q_sample_value(r.a, r.s, x, nv), r.out + k);
-    if constexpr (TARGET) put<STREAM>(q_sample_value(r.tx, r.tn, x, nv), r.target + k);
+  using V = MVec<M>;
+  for_lanes<V>(k0, k1, [&](int64_t k, int lanes) {
+    const V x = ld(r.x + k, lanes), nv = ld(r.noise + k, lanes);
+    st<STREAM>(q_sample_value(r.a, r.s, x, nv), r.out + k, lanes);
+    if constexpr (TARGET) st<STREAM>(q_sample_value(r.tx, r.tn, x, nv), r.target + k, lanes);
   });
 }
 
@@ -234,11 +250,11 @@ void q_sample_run(const QSampleRun<M>& r) {
 // ---- PLMS -------------------------------------------------------------------------------------
 template <int COUNT, typename M>
 void plms_span(const PlmsRun<M>& r) {
-  for_lanes<MVec<M>>(0, r.n, [&](int64_t k, auto tag) {
-    using V = decltype(tag);
+  using V = MVec<M>;
+  for_lanes<V>(0, r.n, [&](int64_t k, int lanes) {
     V e = V(M(0));
-    for (int h = 0; h < COUNT; ++h) e = plms_accumulate(e, r.w[h], load_lanes(r.e[h] + k, tag));
-    store_lanes(plms_prev_of(r.c, load_lanes(r.x + k, tag), e), r.out + k);
+    for (int h = 0; h < COUNT; ++h) e = plms_accumulate(e, r.w[h], ld(r.e[h] + k, lanes));
+    st<false>(plms_prev_of(r.c, ld(r.x + k, lanes), e), r.out + k, lanes);
   });
 }
 
