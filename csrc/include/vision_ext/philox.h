@@ -48,12 +48,23 @@ VE_HD void philox_mulhilo(uint32_t m, uint32_t a, uint32_t* hi, uint32_t* lo) {
   *lo = static_cast<uint32_t>(p);
 }
 
+// Fully unroll the loop that follows (fixed trip counts: the rounds and their chains).
+#if defined(__CUDA_ARCH__)  // nvcc's device pass; its host pass (below) takes no GCC pragma
+#define VE_PHILOX_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
+#define VE_PHILOX_UNROLL _Pragma("GCC unroll 16")
+#else
+#define VE_PHILOX_UNROLL
+#endif
+
 // The ten rounds on J independent counters c[j] = (c0, c1, c2, c3) under one key (interleaved so a
 // vector machine overlaps the multiplies). W is a word, or a vector whose lanes' low 32 bits are
 // words (philox_mulhilo must then read only those bits; higher bits may hold anything).
 template <int J, typename W>
 VE_HD void philox_rounds(W (*c)[4], W k0, W k1) {
+  VE_PHILOX_UNROLL
   for (int round = 0; round < 10; ++round) {
+    VE_PHILOX_UNROLL
     for (int j = 0; j < J; ++j) {
       W hi0, lo0, hi1, lo1;
       philox_mulhilo(kPhiloxM0, c[j][0], &hi0, &lo0);

@@ -43,6 +43,7 @@ inline void philox_step(uint64_t seed, uint64_t offset, uint64_t g, float* out) 
     ctr = ctr + U64Vec(uint64_t{kBlockLanes});
   }
   philox_rounds<kChains>(c, U64Vec(uint64_t{static_cast<uint32_t>(seed)}), U64Vec(seed >> 32));
+  VE_PHILOX_UNROLL
   for (int j = 0; j < kChains; j += 2) {
     FloatVec n0, n1, n2, n3;
     philox_box_muller(low_words(c[j][0], c[j + 1][0]), low_words(c[j][1], c[j + 1][1]), &n0, &n1);
