@@ -1,30 +1,102 @@
-"""DDPM CPU timings, ours vs diffusers interleaved in rounds (median of 7): python benchmarks/ddpm_cpu_interleaved.py THREADS."""
-import sys, time, torch, statistics as st
-nt=int(sys.argv[1]); torch.set_num_threads(nt)
-import diffusers, vision_ext.ops.ddpm as O
-from vision_ext.diffusion import DDPMScheduler
-ours=DDPMScheduler(); ours.set_timesteps(1000)
-ref=diffusers.DDPMScheduler(); ref.set_timesteps(1000)
-def tm(f, reps):
-    f(); t0=time.perf_counter()
-    for _ in range(reps): f()
-    return (time.perf_counter()-t0)/reps
-for shp in [(16,3,32,32),(8,3,256,256)]:
-    g=torch.Generator().manual_seed(0)
-    m=torch.randn(shp,generator=g); x=torch.randn(shp,generator=g); n=torch.randn(shp,generator=g)
-    t=torch.randint(0,1000,(shp[0],),generator=g)
-    N=m.numel(); reps=200 if N<1e5 else 5
-    tt=torch.full((shp[0],),500); tp=tt-1; ac=ours.alphas_cumprod if hasattr(ours,'alphas_cumprod') else None
-    fs={"ours_step":lambda: ours.step(m,500,x).prev_sample,
-        "diff_step":lambda: ref.step(m,500,x,generator=torch.Generator().manual_seed(0)).prev_sample,
-        "op_step_philox":lambda: O.ddpm_step(m,x,tt,tp,ac,None,None,1,0),
-        "op_step_noise":lambda: O.ddpm_step(m,x,tt,tp,ac,n,None,1,0),
-        "philox":lambda: O.philox_normal_like(x,1,0),
-        "ours_add":lambda: ours.add_noise(x,n,t),
-        "diff_add":lambda: ref.add_noise(x,n,t)}
-    r={k:[] for k in fs}
-    for _ in range(7):
-        for k,f in fs.items(): r[k].append(tm(f,reps))
-    med={k:st.median(v) for k,v in r.items()}
-    print(shp,"threads",nt, " ".join(f"{k}={med[k]*1e3:.3f}ms({med[k]/N*1e9:.2f}ns/el)" for k in fs))
-    print("   step speedup x%.1f  add speedup x%.1f"%(med["diff_step"]/med["ours_step"], med["diff_add"]/med["ours_add"]))
+"""DDPM CPU timings, ours vs diffusers, interleaved in rounds (medians), per CPU level and thread count.
+
+    python benchmarks/ddpm_cpu_interleaved.py                    # every runnable level x 1 and 2 threads: table
+    python benchmarks/ddpm_cpu_interleaved.py --level avx2 --threads 1   # one process (what the table runs)
+
+Each (level, threads) runs in its own process with the level capped for the peers too (ATEN_CPU_CAPABILITY,
+ONEDNN_MAX_CPU_ISA set before torch is imported), so the avx2 column is what an AVX2-only user sees.
+Ours: vision_ext's DDPMScheduler.step without a generator (in-kernel Philox noise) and add_noise;
+diffusers: DDPMScheduler.step with a torch.Generator and add_noise. One thread: median per-thread CPU
+time (time.thread_time) of interleaved rounds; two threads: wall time, the fastest interleaved round
+(on a shared machine another process's burst lands in some rounds of either side; the best round is
+the least disturbed one).
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+SHAPES = [(16, 3, 32, 32), (8, 3, 256, 256)]
+PEER_CAPS = {
+    "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"},
+    "avx512": {},
+}
+
+
+def measure(level, threads, rounds):
+    import torch
+
+    import diffusers
+    import vision_ext
+    from vision_ext.diffusion import DDPMScheduler
+
+    torch.set_num_threads(threads)
+    vision_ext.set_cpu_capability(level)
+    clock = time.thread_time if threads == 1 else time.perf_counter
+    ours, ref = DDPMScheduler(), diffusers.DDPMScheduler()
+    ours.set_timesteps(1000)
+    ref.set_timesteps(1000)
+    rows = []
+    for shape in SHAPES:
+        g = torch.Generator().manual_seed(0)
+        m, x, n = (torch.randn(shape, generator=g) for _ in range(3))
+        t = torch.randint(0, 1000, (shape[0],), generator=g)
+        gen = torch.Generator().manual_seed(0)
+        cases = {
+            "ddpm_step": (lambda: ours.step(m, 500, x).prev_sample,
+                          lambda: ref.step(m, 500, x, generator=gen).prev_sample),
+            "add_noise": (lambda: ours.add_noise(x, n, t), lambda: ref.add_noise(x, n, t)),
+        }
+        reps = max(1, int(2e6 // m.numel()))
+        for name, (f_ours, f_ref) in cases.items():
+            times = {"ours": [], "diffusers": []}
+            for f in (f_ours, f_ref):
+                f()  # warm up
+            for _ in range(rounds):
+                for who, f in (("ours", f_ours), ("diffusers", f_ref)):
+                    t0 = clock()
+                    for _ in range(reps):
+                        f()
+                    times[who].append((clock() - t0) / reps)
+            pick = statistics.median if threads == 1 else min
+            med = {k: pick(v) for k, v in times.items()}
+            rows.append(dict(case=name, shape="x".join(map(str, shape)), level=level, threads=threads,
+                             ours_ms=med["ours"] * 1e3, diffusers_ms=med["diffusers"] * 1e3,
+                             ratio=med["diffusers"] / med["ours"]))
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--level")
+    ap.add_argument("--threads", type=int)
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--json", help="write the rows here (table mode)")
+    a = ap.parse_args()
+    if a.level:
+        print(json.dumps(measure(a.level, a.threads, a.rounds)))
+        return
+    import vision_ext
+
+    rows = []
+    for level in [lv for lv in vision_ext.build_info()["cpu_capabilities_supported"] if lv != "default"]:
+        for threads in (1, 2):
+            env = dict(os.environ, VISION_EXT_CPU_CAPABILITY=level, **PEER_CAPS[level])
+            out = subprocess.run([sys.executable, __file__, "--level", level, "--threads", str(threads),
+                                  "--rounds", str(a.rounds)], env=env, check=True, capture_output=True, text=True)
+            rows += json.loads(out.stdout.strip().splitlines()[-1])
+    print("| case | shape | level | threads | ours ms | diffusers ms | ratio |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['case']} | {r['shape']} | {r['level']} | {r['threads']} | {r['ours_ms']:.3f} | "
+              f"{r['diffusers_ms']:.3f} | {r['ratio']:.1f}x |")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,7 +1,8 @@
-// Argument checks and option parsing shared by the CPU and CUDA DDPM ops, so both
-// devices reject the same inputs with the same messages.
+// Argument checks and option parsing shared by the CPU and CUDA DDPM ops, so both devices
+// reject the same inputs with the same messages, and the registration of both backends.
 #pragma once
 #include <ATen/ATen.h>
+#include <torch/library.h>
 
 #include <string>
 #include <vector>
@@ -155,16 +156,19 @@ inline int64_t check_plms_args(const at::Tensor& sample, at::TensorList outputs,
   return batch;
 }
 
+// Registers the six DDPM ops with a device backend D (struct Cpu in cpu/ddpm_kernel.cpp, struct
+// Cuda in cuda/ddpm_kernel.cpp): one list, so neither device can miss an op. D supplies static
+// add_noise, training_target, ddpm_step, ddim_step, plms_step and philox_normal_like with the
+// schemas of ../ddpm.cpp.
+template <class D>
+void register_ddpm_ops(torch::Library& m) {
+  m.impl("add_noise", D::add_noise);
+  m.impl("ddpm_training_target", D::training_target);
+  m.impl("ddpm_step", D::ddpm_step);
+  m.impl("ddim_step", D::ddim_step);
+  m.impl("plms_step", D::plms_step);
+  m.impl("philox_normal_like", D::philox_normal_like);
+}
+
 }  // namespace ddpm_ops
-
-// Registers the six DDPM ops of one device (suffix cpu or cuda): one list, so neither device
-// can miss an op.
-#define VE_DDPM_REGISTER_IMPLS(m, suffix)                         \
-  m.impl("add_noise", &add_noise_##suffix);                       \
-  m.impl("ddpm_training_target", &training_target_##suffix);      \
-  m.impl("ddpm_step", &ddpm_step_##suffix);                       \
-  m.impl("ddim_step", &ddim_step_##suffix);                       \
-  m.impl("plms_step", &plms_step_##suffix);                       \
-  m.impl("philox_normal_like", &philox_normal_like_##suffix)
-
 }  // namespace vision_ext

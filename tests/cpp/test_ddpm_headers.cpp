@@ -40,7 +40,7 @@ static void philox_known_answers() {
 }
 
 static void normal_mapping() {
-  check(philox_uniform(0) > 0.f && philox_uniform(0xffffffffu) < 1.f, "uniform stays in (0, 1)");
+  check(philox_uniform(0u) > 0.f && philox_uniform(0xffffffffu) < 1.f, "uniform stays in (0, 1)");
   for (float x : {1e-7f, 0.001f, 0.3f, 0.70710677f, 0.9f, 0.99999f, 1.f})
     check(near(philox_log(x), log(static_cast<double>(x)), 2e-6), "philox_log matches log");
   // Every uniform the generator can produce: log within 2.5e-7 relative, sin/cos within one ulp of 1.

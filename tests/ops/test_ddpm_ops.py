@@ -308,3 +308,25 @@ def test_ddpm_step_large_streaming_matches_reference(clip):
     torch.testing.assert_close((got[0][1:2], got[1][1:2]), one, rtol=0, atol=0)
     want = ref_ddpm(m, x, t, tp, z, "epsilon", "fixed_small", clip)
     torch.testing.assert_close(got, tuple(w.float() for w in want), **tol(torch.float32))
+
+
+@pytest.mark.parametrize("device", cpu_and_cuda())
+@pytest.mark.parametrize("pred", ["epsilon", "sample", "v_prediction"])
+def test_min_snr_weight_at_zero_terminal_snr(device, pred):
+    # A zero-terminal-SNR schedule has alpha_bar = 0 at t = T - 1, where snr = 0 and the epsilon weight
+    # min(snr, gamma) / snr is 0 / 0: its limit is 1 (it is exactly 1 for every 0 < snr <= gamma); v and
+    # sample weights are 0 there. The weights elsewhere keep the formula (float64 reference).
+    from vision_ext.diffusion import rescale_zero_terminal_snr
+
+    ab = alphas_cumprod(rescale_zero_terminal_snr(make_betas("scaled_linear", 1000)))
+    assert ab[-1] == 0
+    t = torch.tensor([999, 998, 500, 3])
+    x = torch.randn(4, 2, 3, 3)
+    _, _, w = D.training_target(x.to(device), torch.randn_like(x).to(device), t.to(device), ab.to(device), pred,
+                                min_snr_gamma=5.0)
+    snr = ab[t] / (1 - ab[t])
+    clipped = snr.clamp(max=5)
+    want = {"epsilon": clipped / snr, "sample": clipped, "v_prediction": clipped / (snr + 1)}[pred]
+    want[0] = {"epsilon": 1.0, "sample": 0.0, "v_prediction": 0.0}[pred]
+    assert torch.isfinite(w).all()
+    torch.testing.assert_close(w.cpu(), want.float())

@@ -1,4 +1,5 @@
-"""The in-kernel Philox normals on CPU (AVX-512 where built, scalar heads and tails) against an independent
+"""The in-kernel Philox normals on CPU (vectors at the avx2 and avx512 levels, the scalar header code at the
+base level and for heads and tails) against an independent
 bit-exact NumPy model of the shared header (tests/helpers/philox_reference.py), their accuracy against
 float64 Box-Muller, and their distribution."""
 import numpy as np

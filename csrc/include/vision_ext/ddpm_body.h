@@ -91,12 +91,11 @@ VE_HD void add_noise_item(const AddNoiseParams& p, int64_t i) {
   double a, s;
   q_sample_coeffs(p.sched.table[t_of(p.sched, b)], &a, &s);
   const M xv = IO::load(static_cast<const T*>(p.x0), i), nv = IO::load(static_cast<const T*>(p.noise), i);
-  IO::store(static_cast<T*>(p.out), i, M(a) * xv + M(s) * nv);
-  if (p.target) {  // epsilon: noise, sample: x0, v: a noise - s x0
-    const int pred = p.prediction_type;
-    const M tx = pred == kPredEpsilon ? M(0) : (pred == kPredSample ? M(1) : M(-s));
-    const M tn = pred == kPredEpsilon ? M(1) : (pred == kPredSample ? M(0) : M(a));
-    IO::store(static_cast<T*>(p.target), i, tx * xv + tn * nv);
+  IO::store(static_cast<T*>(p.out), i, q_sample_value(M(a), M(s), xv, nv));
+  if (p.target) {
+    M tx, tn;
+    target_coeffs(p.prediction_type, M(a), M(s), &tx, &tn);
+    IO::store(static_cast<T*>(p.target), i, q_sample_value(tx, tn, xv, nv));
   }
 }
 
@@ -152,13 +151,12 @@ VE_HD void plms_item(const PlmsParams& p, int64_t i) {
   const double* tab = p.sched.table;
   const double fa = p.sched.final_alpha_cumprod;
   const double ab = alpha_bar_at(tab, t_of(p.sched, b), fa), abp = alpha_bar_at(tab, t_prev_of(p.sched, b), fa);
-  const PlmsCoeffs c = plms_coeffs(ab, abp, p.prediction_type);
+  const PlmsElem<M> c = plms_elem<M>(plms_coeffs(ab, abp, p.prediction_type));
   const M xv = IO::load(static_cast<const T*>(p.sample), i);
   M e = M(0);
   for (int k = 0; k < p.num_outputs && k < 4; ++k)
-    e += M(p.weights[k]) * IO::load(static_cast<const T*>(p.outputs[k]), i);
-  e = M(c.v_m) * e + M(c.v_x) * xv;
-  IO::store(static_cast<T*>(p.out), i, M(c.c_x) * xv - M(c.c_e) * e);
+    e = plms_accumulate(e, M(p.weights[k]), IO::load(static_cast<const T*>(p.outputs[k]), i));
+  IO::store(static_cast<T*>(p.out), i, plms_prev_of(c, xv, e));
 }
 
 // philox_normal_like over Philox block g: elements [4g, 4g + 4) clipped to n.

@@ -19,30 +19,74 @@ constexpr uint32_t kPhiloxM1 = 0xCD9E8D57u;
 constexpr uint32_t kPhiloxW0 = 0x9E3779B9u;  // golden ratio
 constexpr uint32_t kPhiloxW1 = 0xBB67AE85u;  // sqrt(3) - 1
 
-VE_HD Philox4 philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0, uint32_t k1) {
+// The lane types of the templates below: F holds floats, U their bits (uint32_t for scalars; the
+// per-level CPU kernels specialise it for their vectors, csrc/ops/cpu/simd/ddpm_ops.h). The maths
+// is written once with only +, -, *, /, bit operations and the overloadable philox_fma /
+// philox_sqrt / philox_gt_mask, so the vector instantiations perform the scalar operations lane
+// for lane: same bits at every CPU level and on CUDA.
+template <typename T>
+struct PhiloxLane;
+template <>
+struct PhiloxLane<float> {
+  using F = float;
+  using U = uint32_t;
+};
+template <>
+struct PhiloxLane<uint32_t> {
+  using F = float;
+  using U = uint32_t;
+};
+
+VE_HD float philox_fma(float a, float b, float c) { return fmaf(a, b, c); }
+VE_HD float philox_sqrt(float x) { return sqrtf(x); }
+VE_HD uint32_t philox_gt_mask(float a, float b) { return a > b ? 0xffffffffu : 0u; }
+
+// 32 x 32 -> 64-bit product of a word and a multiplier, as (hi, lo) words.
+VE_HD void philox_mulhilo(uint32_t m, uint32_t a, uint32_t* hi, uint32_t* lo) {
+  const uint64_t p = static_cast<uint64_t>(m) * a;
+  *hi = static_cast<uint32_t>(p >> 32);
+  *lo = static_cast<uint32_t>(p);
+}
+
+// Fully unroll the loop that follows (fixed trip counts: the rounds and their chains).
+#if defined(__CUDA_ARCH__)  // nvcc's device pass; its host pass (below) takes no GCC pragma
+#define VE_PHILOX_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
+#define VE_PHILOX_UNROLL _Pragma("GCC unroll 16")
+#else
+#define VE_PHILOX_UNROLL
+#endif
+
+// The ten rounds on J independent counters c[j] = (c0, c1, c2, c3) under one key (interleaved so a
+// vector machine overlaps the multiplies). W is a word, or a vector whose lanes' low 32 bits are
+// words (philox_mulhilo must then read only those bits; higher bits may hold anything).
+template <int J, typename W>
+VE_HD void philox_rounds(W (*c)[4], W k0, W k1) {
+  VE_PHILOX_UNROLL
   for (int round = 0; round < 10; ++round) {
-    const uint64_t p0 = static_cast<uint64_t>(kPhiloxM0) * c0;
-    const uint64_t p1 = static_cast<uint64_t>(kPhiloxM1) * c2;
-    const uint32_t hi0 = static_cast<uint32_t>(p0 >> 32), lo0 = static_cast<uint32_t>(p0);
-    const uint32_t hi1 = static_cast<uint32_t>(p1 >> 32), lo1 = static_cast<uint32_t>(p1);
-    c0 = hi1 ^ c1 ^ k0;
-    c1 = lo1;
-    c2 = hi0 ^ c3 ^ k1;
-    c3 = lo0;
-    k0 += kPhiloxW0;  // the bump after the last round is unused
-    k1 += kPhiloxW1;
+    VE_PHILOX_UNROLL
+    for (int j = 0; j < J; ++j) {
+      W hi0, lo0, hi1, lo1;
+      philox_mulhilo(kPhiloxM0, c[j][0], &hi0, &lo0);
+      philox_mulhilo(kPhiloxM1, c[j][2], &hi1, &lo1);
+      c[j][0] = hi1 ^ c[j][1] ^ k0;
+      c[j][1] = lo1;
+      c[j][2] = hi0 ^ c[j][3] ^ k1;
+      c[j][3] = lo0;
+    }
+    k0 = k0 + W(kPhiloxW0);  // the bump after the last round is unused
+    k1 = k1 + W(kPhiloxW1);
   }
-  return Philox4{{c0, c1, c2, c3}};
 }
 
-// Uniform in the open interval (0, 1): 23 random bits plus half a step, exact in float
-// (24 bits would round the top value up to 1.0).
-VE_HD float philox_uniform(uint32_t bits) {
-  return fmaf(static_cast<float>(bits >> 9), 1.1920928955078125e-07f /* 2^-23 */, 5.9604644775390625e-08f);
+VE_HD Philox4 philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0, uint32_t k1) {
+  uint32_t c[1][4] = {{c0, c1, c2, c3}};
+  philox_rounds<1>(c, k0, k1);
+  return Philox4{{c[0][0], c[0][1], c[0][2], c[0][3]}};
 }
 
-// The same 32 bits read as another type (float <-> uint32_t); a union, which host and device
-// compilers both accept in VE_HD code.
+// The same 32 bits read as another type (float <-> uint32_t, or vectors of them); a union, which
+// host and device compilers both accept in VE_HD code.
 template <typename To, typename From>
 VE_HD To bits_as(From v) {
   static_assert(sizeof(To) == sizeof(From), "bits_as: the two types must have the same size");
@@ -54,45 +98,88 @@ VE_HD To bits_as(From v) {
   return c.to;
 }
 
-// Natural log of a positive normal float, our own polynomial so both devices agree.
-// m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(s), s = (m-1)/(m+1), |s| <= 0.172.
-VE_HD float philox_log(float x) {
-  const uint32_t b = bits_as<uint32_t>(x);
-  int e = static_cast<int>((b >> 23) & 0xffu) - 127;
-  float m = bits_as<float>((b & 0x7fffffu) | 0x3f800000u);
-  const bool big = m > 1.41421356f;
-  m = big ? m * 0.5f : m;
-  e = big ? e + 1 : e;
-  const float s = (m - 1.f) / (m + 1.f);
-  const float s2 = s * s;
-  float p = fmaf(s2, 0.11111111f, 0.14285715f);
-  p = fmaf(s2, p, 0.2f);
-  p = fmaf(s2, p, 0.33333334f);
-  p = fmaf(s2, p, 1.f);
-  return fmaf(static_cast<float>(e), 0.693147180559945f, (2.f * s) * p);
+// a where mask is all ones, b where it is zero (lane-wise select, exact).
+template <typename F, typename U>
+VE_HD F philox_select(U mask, F a, F b) {
+  return bits_as<F>((bits_as<U>(a) & mask) | (bits_as<U>(b) & (mask ^ U(0xffffffffu))));
 }
 
-// sin and cos of 2*pi*u for u in (0, 1): q = the nearest quarter turn (rintf(4u)), f = 4u - q in
-// [-1/2, 1/2] (4u and 4u - q are exact), Taylor polynomials of sin and cos of (pi/2) f (truncation
-// < 2e-9 and 1e-10), then a rotation by q quarter turns (exact swaps and negations).
-VE_HD void philox_sincos_2pi(float u, float* sin_out, float* cos_out) {
-  const float v = 4.f * u;
-  const float q = rintf(v);
-  const float f = v - q;
-  const float f2 = f * f;
-  float s = fmaf(f2, 1.6044118e-04f, -4.6817541e-03f);
-  s = fmaf(f2, s, 7.9692625e-02f);
-  s = fmaf(f2, s, -6.4596410e-01f);
-  s = fmaf(f2, s, 1.5707964f);
+// The float of an integer 0 <= v < 2^23, exactly: 2^23 + v has v as its mantissa.
+template <typename U>
+VE_HD typename PhiloxLane<U>::F philox_small_to_float(U v) {
+  using F = typename PhiloxLane<U>::F;
+  return bits_as<F>(v | U(0x4b000000u)) - F(8388608.f);
+}
+
+// Uniform in the open interval (0, 1): 23 random bits plus half a step, exact in float
+// (24 bits would round the top value up to 1.0).
+template <typename U>
+VE_HD typename PhiloxLane<U>::F philox_uniform(U bits) {
+  using F = typename PhiloxLane<U>::F;
+  return philox_fma(philox_small_to_float(bits >> 9), F(1.1920928955078125e-07f) /* 2^-23 */,
+                    F(5.9604644775390625e-08f));
+}
+
+// Natural log of a positive normal float, our own polynomial so both devices agree.
+// m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(s), s = (m-1)/(m+1), |s| <= 0.172; x = m 2^e.
+template <typename F>
+VE_HD F philox_log(F x) {
+  using U = typename PhiloxLane<F>::U;
+  const U b = bits_as<U>(x);
+  F m = bits_as<F>((b & U(0x7fffffu)) | U(0x3f800000u));
+  const U big = philox_gt_mask(m, F(1.41421356f));
+  m = philox_select(big, m * F(0.5f), m);
+  F e = philox_small_to_float((b >> 23) & U(0xffu)) - F(127.f);  // the exponent, exact
+  e = philox_select(big, e + F(1.f), e);
+  const F s = (m - F(1.f)) / (m + F(1.f));
+  const F s2 = s * s;
+  F p = philox_fma(s2, F(0.11111111f), F(0.14285715f));
+  p = philox_fma(s2, p, F(0.2f));
+  p = philox_fma(s2, p, F(0.33333334f));
+  p = philox_fma(s2, p, F(1.f));
+  return philox_fma(e, F(0.693147180559945f), (F(2.f) * s) * p);
+}
+
+// sin and cos of 2*pi*u for u in (0, 1): q = the nearest quarter turn (rint(4u), by the 1.5 * 2^23
+// rounding trick, exact for 0 <= 4u < 2^22, and its last bits are q's), f = 4u - q in [-1/2, 1/2]
+// (4u and 4u - q are exact), Taylor polynomials of sin and cos of (pi/2) f (truncation < 2e-9 and
+// 1e-10), then a rotation by q quarter turns (exact swaps and sign flips).
+template <typename F>
+VE_HD void philox_sincos_2pi(F u, F* sin_out, F* cos_out) {
+  using U = typename PhiloxLane<F>::U;
+  const F v = F(4.f) * u;
+  const F shifted = v + F(12582912.f);
+  const F q = shifted - F(12582912.f);
+  const U k = bits_as<U>(shifted);  // k & 3 = q mod 4
+  const F f = v - q;
+  const F f2 = f * f;
+  F s = philox_fma(f2, F(1.6044118e-04f), F(-4.6817541e-03f));
+  s = philox_fma(f2, s, F(7.9692625e-02f));
+  s = philox_fma(f2, s, F(-6.4596410e-01f));
+  s = philox_fma(f2, s, F(1.5707964f));
   s = s * f;
-  float c = fmaf(f2, -2.5202042e-05f, 9.1926026e-04f);
-  c = fmaf(f2, c, -2.0863481e-02f);
-  c = fmaf(f2, c, 2.5366950e-01f);
-  c = fmaf(f2, c, -1.2337005f);
-  c = fmaf(f2, c, 1.f);
-  const int k = static_cast<int>(q) & 3;
-  *sin_out = (k & 1) ? ((k & 2) ? -c : c) : ((k & 2) ? -s : s);
-  *cos_out = (k & 1) ? ((k & 2) ? s : -s) : ((k & 2) ? -c : c);
+  F c = philox_fma(f2, F(-2.5202042e-05f), F(9.1926026e-04f));
+  c = philox_fma(f2, c, F(-2.0863481e-02f));
+  c = philox_fma(f2, c, F(2.5366950e-01f));
+  c = philox_fma(f2, c, F(-1.2337005f));
+  c = philox_fma(f2, c, F(1.f));
+  // sin: s, c, -s, -c and cos: c, -s, -c, s for k & 3 = 0..3
+  const U odd = U(0) - (k & U(1));
+  const U sin_sign = (k & U(2)) << 30, cos_sign = ((k + U(1)) & U(2)) << 30;
+  *sin_out = bits_as<F>(bits_as<U>(philox_select(odd, c, s)) ^ sin_sign);
+  *cos_out = bits_as<F>(bits_as<U>(philox_select(odd, s, c)) ^ cos_sign);
+}
+
+// Box-Muller on one pair of words: radius from w_radius, angle from w_angle.
+template <typename U>
+VE_HD void philox_box_muller(U w_radius, U w_angle, typename PhiloxLane<U>::F* first,
+                             typename PhiloxLane<U>::F* second) {
+  using F = typename PhiloxLane<U>::F;
+  const F radius = philox_sqrt(F(-2.f) * philox_log(philox_uniform(w_radius)));
+  F sn, cs;
+  philox_sincos_2pi(philox_uniform(w_angle), &sn, &cs);
+  *first = radius * cs;
+  *second = radius * sn;
 }
 
 // Four standard normals from one Philox block (Box-Muller on two pairs).
@@ -105,13 +192,8 @@ VE_HD Normal4 philox_normal4(uint64_t seed, uint64_t offset, uint64_t group) {
                                   static_cast<uint32_t>(offset), static_cast<uint32_t>(offset >> 32),
                                   static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
   Normal4 out;
-  for (int k = 0; k < 2; ++k) {
-    const float radius = sqrtf(-2.f * philox_log(philox_uniform(r.v[2 * k])));
-    float sn, cs;
-    philox_sincos_2pi(philox_uniform(r.v[2 * k + 1]), &sn, &cs);
-    out.v[2 * k] = radius * cs;
-    out.v[2 * k + 1] = radius * sn;
-  }
+  philox_box_muller(r.v[0], r.v[1], &out.v[0], &out.v[1]);
+  philox_box_muller(r.v[2], r.v[3], &out.v[2], &out.v[3]);
   return out;
 }
 

@@ -12,10 +12,10 @@
 #include "vision_ext/ddpm_launch.h"
 
 namespace vision_ext {
+namespace ddpm_ops {
 namespace {
 
 using at::Tensor;
-using namespace ddpm_ops;
 
 // Keeps the converted tensors alive while the schedule points into them.
 struct ScheduleHolder {
@@ -157,8 +157,19 @@ Tensor philox_normal_like_cuda(const Tensor& input, int64_t seed, int64_t offset
   return out;
 }
 
-}  // namespace
+// The CUDA backend of register_ddpm_ops (../ddpm_common.h).
+struct Cuda {
+  static constexpr auto add_noise = &add_noise_cuda;
+  static constexpr auto training_target = &training_target_cuda;
+  static constexpr auto ddpm_step = &ddpm_step_cuda;
+  static constexpr auto ddim_step = &ddim_step_cuda;
+  static constexpr auto plms_step = &plms_step_cuda;
+  static constexpr auto philox_normal_like = &philox_normal_like_cuda;
+};
 
-TORCH_LIBRARY_IMPL(vision_ext, CUDA, m) { VE_DDPM_REGISTER_IMPLS(m, cuda); }
+}  // namespace
+}  // namespace ddpm_ops
+
+TORCH_LIBRARY_IMPL(vision_ext, CUDA, m) { ddpm_ops::register_ddpm_ops<ddpm_ops::Cuda>(m); }
 
 }  // namespace vision_ext
