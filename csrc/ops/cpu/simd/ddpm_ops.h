@@ -1,5 +1,5 @@
-// The level-dependent operations the DDPM kernels (ddpm_simd.cpp) need beyond vec.h: bit
-// operations on integer vectors, the 32 x 32 -> 64-bit multiply Philox is built on, the vector
+// The level-dependent operations the DDPM kernels (ddpm_simd.cpp) need beyond vec.h (whose integer
+// bit operations they use): the 32 x 32 -> 64-bit multiply Philox is built on, the vector
 // overloads of philox.h's philox_fma / philox_sqrt / philox_gt_mask, lane shuffles and streaming
 // stores. The only intrinsics of the family live here, each with a generic fallback (aarch64).
 #pragma once
@@ -28,12 +28,6 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
 namespace vision_ext::cpu::VE_CPU_NS {
-
-template <typename S, int N> inline Vec<S, N> operator&(Vec<S, N> a, Vec<S, N> b) { return a.v & b.v; }
-template <typename S, int N> inline Vec<S, N> operator|(Vec<S, N> a, Vec<S, N> b) { return a.v | b.v; }
-template <typename S, int N> inline Vec<S, N> operator^(Vec<S, N> a, Vec<S, N> b) { return a.v ^ b.v; }
-template <typename S, int N> inline Vec<S, N> operator<<(Vec<S, N> a, int n) { return a.v << n; }
-template <typename S, int N> inline Vec<S, N> operator>>(Vec<S, N> a, int n) { return a.v >> n; }
 
 using U32Vec = NativeVec<uint32_t>;
 using U64Vec = NativeVec<uint64_t>;
