@@ -1,8 +1,15 @@
 """Shared test matrix: devices (CUDA skipped when absent, never queried at import),
 dtype tolerances, and real images from skimage.data."""
-import numpy as np
-import pytest
-import torch
+import os
+import tempfile
+
+# torch.compile's on-disk kernel cache, private to this test session: a cache shared with other builds
+# and runs on the machine (other CPU levels, sanitizer builds) once handed a test a kernel that crashed.
+os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", tempfile.mkdtemp(prefix="vision_ext_inductor_"))
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 # (rtol, atol) per dtype, after kornia's table.
 TOLERANCES = {
