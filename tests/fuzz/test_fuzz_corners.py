@@ -109,7 +109,8 @@ def test_fast_matches_cv2(sandbox, img, threshold, nonmax, kind, layout, limit):
        layout=LAYOUT)
 def test_gftt_matches_cv2(sandbox, img, max_corners, quality, min_distance, block, gradient, use_harris, layout):
     # Block 1 is left out: a 1x1 window's structure tensor has rank 1, so every response is rounding noise
-    # (exactly 0 in exact maths) and cv2's picks among it are arbitrary. Even blocks: the xfail below.
+    # (exactly 0 in exact maths) and cv2's picks among it are arbitrary. Even blocks: the regression test below
+    # (issue 15: cv2's responses tie there; ours now round as cv2's do).
     kp = sandbox.call(F + "good_features_to_track", _layout(img, layout), max_corners, quality, min_distance,
                       block, gradient, use_harris, 0.04)
     # cv2 itself crashes from min_distance 1e10 on; past the diagonal any distance keeps only the best corner.
@@ -119,10 +120,6 @@ def test_gftt_matches_cv2(sandbox, img, max_corners, quality, min_distance, bloc
     np.testing.assert_array_equal(kp.numpy(0), want)
 
 
-@pytest.mark.xfail(strict=True, reason="kernel (csrc/ops/cpu): GFTT with an even block_size misses a corner cv2 "
-                                       "finds (issue 15); reproducer: rng = np.random.default_rng(25); rng.integers(3, "
-                                       "20, 2); img = rng.integers(0, 256, (11, 5), np.uint8); "
-                                       "good_features_to_track(img, 100, 0.01, 1.0, block_size=4): 4 corners, cv2 5")
 def test_gftt_even_block_size_matches_cv2():
     from vision_ext import features
 
@@ -154,11 +151,6 @@ def test_bad_arguments_are_clear_errors(sandbox, op, kwargs, shape):
     assert list(kwargs)[0] in err.message, err.message
 
 
-@pytest.mark.xfail(strict=True, raises=Exception, reason="kernel (csrc/ops/cpu): the raw op segfaults for a huge "
-                                                         "min_distance (issue 15); the Python wrappers cap it. "
-                                                         "Reproducer: torch.ops.vision_ext.good_features_to_track("
-                                                         "randint(0, 256, (12, 12), uint8), 100, 0.01, inf, 3, 3, "
-                                                         "False, 0.04, None)")
 @pytest.mark.parametrize("min_distance", [float("inf"), 1e10, 2147483647.0])
 def test_raw_gftt_op_survives_a_huge_min_distance(sandbox, min_distance):
     img = torch.randint(0, 256, (12, 12), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
