@@ -6,7 +6,8 @@ call at a new (kind, shapes, layout, threads, level) times both candidates on th
 the faster one serves every later call. ``VISION_EXT_CONV_AUTOTUNE=0`` (or
 ``set_conv_autotune(False)``) replaces the measurement by a fixed rule: Winograd for every eligible
 layer (fp32, 3x3 stride 1, >= 64 channels in and out). Under torch.compile a choice already
-measured is used; an unmeasured one follows the rule.
+measured is used; an unmeasured one follows the rule. Training always follows the rule: a measured
+choice can differ between two processes, and a resumed run must equal an uninterrupted one bit for bit.
 """
 import os
 import time

@@ -154,20 +154,9 @@ def conv_bias_act(x: torch.Tensor, conv: nn.Conv2d, residual: Optional[torch.Ten
         if winograd_wins("inference", x, conv, residual, winograd, onednn):
             return winograd()
     elif residual is None and not inner_relu and not outer_relu and _train_winograd(x, conv):
-        def train(fn):
-            def step():  # forward + both backward convs, as a training step runs them
-                xs = x.detach().requires_grad_(x.requires_grad)
-                with torch.enable_grad():
-                    y = fn(xs)
-                    inputs = [t for t in (xs, conv.weight) if t.requires_grad]
-                    torch.autograd.grad(y, inputs, torch.ones_like(y))
-            return step
-
-        winograd_train = lambda t: _WinogradConv3x3.apply(t, conv.weight, conv.bias, conv.padding[0])  # noqa: E731
-        plain = lambda t: ops.conv_bias_act(t, conv.weight, conv.bias, None, conv.stride, conv.padding,  # noqa: E731
-                                            conv.dilation, conv.groups, False, False)
-        if winograd_wins("training", x, conv, None, train(winograd_train), train(plain)):
-            return winograd_train(x)
+        # Training follows the fixed rule, never a timing: a choice that could differ between two runs
+        # would break bit-exact resume (the kernels round differently).
+        return _WinogradConv3x3.apply(x, conv.weight, conv.bias, conv.padding[0])
     return onednn()
 
 
