@@ -19,7 +19,15 @@ def test_unet_shapes_with_attention():
 
 
 def test_training_loss_falls_and_samples_resemble_data():
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    try:
+        _training_loss_falls_and_samples_resemble_data()
+    finally:
+        torch.set_num_threads(threads)  # later tests (e.g. exact resume against a subprocess) need the default
+
+
+def _training_loss_falls_and_samples_resemble_data():
     tr = Trainer(TrainConfig(steps=300, **TINY))
     tr.run(300)
     first, last = sum(tr.losses[:20]) / 20, sum(tr.losses[-20:]) / 20

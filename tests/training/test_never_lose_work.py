@@ -22,7 +22,10 @@ RESNET = ["--model", "resnet-v1", "--subset", "8", "--batch-size", "8", "--worke
 
 def _start(tmp_path, index, mode, args):
     marker = tmp_path / "marker"
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    # The child computes with this process's thread count: reductions split by threads round differently,
+    # and the resumed half of each comparison runs here.
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               OMP_NUM_THREADS=str(torch.get_num_threads()))
     proc = subprocess.Popen([sys.executable, DRIVER, str(marker), str(index), mode, *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 240
