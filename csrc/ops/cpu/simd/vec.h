@@ -130,7 +130,7 @@ inline Vec<To, N> convert_lanes(Vec<S, N> a) {
 // narrowing instructions; the narrowing stores saturate (callers store values that fit).
 template <int N>
 inline Vec<int32_t, N> load_u8_as_i32(const uint8_t* p) {
-  using R = typename RawVec<int32_t, N>::type;
+  using R [[maybe_unused]] = typename RawVec<int32_t, N>::type;  // unused where no intrinsic applies (aarch64)
 #if defined(__AVX512F__)
   if constexpr (N == 16)
     return Vec<int32_t, N>((R)_mm512_maskz_cvtepu8_epi32(0xFFFF, _mm_loadu_si128((const __m128i*)p)));
@@ -151,7 +151,7 @@ inline Vec<int32_t, N> load_u8_as_i32(const uint8_t* p) {
 
 template <int N>
 inline Vec<int32_t, N> load_i16_as_i32(const int16_t* p) {
-  using R = typename RawVec<int32_t, N>::type;
+  using R [[maybe_unused]] = typename RawVec<int32_t, N>::type;  // unused where no intrinsic applies (aarch64)
 #if defined(__AVX512F__)
   if constexpr (N == 16)
     return Vec<int32_t, N>((R)_mm512_maskz_cvtepi16_epi32(0xFFFF, _mm256_loadu_si256((const __m256i*)p)));
