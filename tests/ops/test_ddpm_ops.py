@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+
 from conftest import cpu_and_cuda, tol
 
 import vision_ext  # noqa: F401
@@ -302,12 +303,18 @@ def test_ddpm_step_large_streaming_matches_reference(clip):
     t, tp = torch.tensor([999, 500, 1]), torch.tensor([998, 499, 0])
     z = D.philox_normal_like(x, 5, 6)
     got = D.ddpm_step(m, x, t, tp, AB, seed=5, offset=6, clip_sample_range=clip)
-    torch.testing.assert_close(got, D.ddpm_step(m, x, t, tp, AB, noise=z, clip_sample_range=clip), rtol=0, atol=0)
+    # Bit-equal where the level has FMA. The base level (no FMA) rounds the two loops (in-kernel noise, given
+    # noise) differently in the last bit, which x0 = (x - sqrt(1 - ab) eps) / sqrt(ab) amplifies ~160x at
+    # t = 999: known, in the issue 11 note.
+    exact = dict(rtol=0, atol=0) if vision_ext.cpu_capability() != "default" else dict(rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(got, D.ddpm_step(m, x, t, tp, AB, noise=z, clip_sample_range=clip), **exact)
     # one sample alone (2 MiB) takes the cached-store loop: the same bits
     one = D.ddpm_step(m[1:2], x[1:2], t[1:2], tp[1:2], AB, noise=z[1:2], clip_sample_range=clip)
     torch.testing.assert_close((got[0][1:2], got[1][1:2]), one, rtol=0, atol=0)
     want = ref_ddpm(m, x, t, tp, z, "epsilon", "fixed_small", clip)
-    torch.testing.assert_close(got, tuple(w.float() for w in want), **tol(torch.float32))
+    # The base level's two roundings per a * b + c, amplified at t = 999 as above: 1e-4 there.
+    ref_tol = tol(torch.float32) if vision_ext.cpu_capability() != "default" else dict(rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(got, tuple(w.float() for w in want), **ref_tol)
 
 
 @pytest.mark.parametrize("device", cpu_and_cuda())
