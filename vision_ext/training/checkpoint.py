@@ -30,18 +30,16 @@ def _fsync_dir(folder: str) -> None:
         os.close(fd)
 
 
-def atomic_save(obj, path: str) -> None:
-    """torch.save to a temp file in the same folder, then os.replace: a crash or kill at any moment
+def atomic_write(path: str, write, mode: str = "wb") -> None:
+    """write(file) into a temp file in path's folder, then os.replace: a crash or kill at any moment
     leaves either the previous file or the new one, never half a file."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    if os.path.isdir(path):
-        raise CheckpointError(f"{path} is a folder; give a checkpoint file path")
     prefix = os.path.basename(path) + "."
     fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
+        with os.fdopen(fd, mode) as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -53,6 +51,13 @@ def atomic_save(obj, path: str) -> None:
     # Temp files of writes that were killed (SIGKILL skips the cleanup above): one process writes a path.
     for stale in glob.glob(os.path.join(glob.escape(folder), glob.escape(prefix) + "*.tmp")):
         os.remove(stale)
+
+
+def atomic_save(obj, path: str) -> None:
+    """torch.save through atomic_write."""
+    if os.path.isdir(path):
+        raise CheckpointError(f"{path} is a folder; give a checkpoint file path")
+    atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def _kind_of(state) -> str:

@@ -3,7 +3,6 @@ import json
 import os
 import resource
 import sys
-import tempfile
 
 import torch
 
@@ -42,19 +41,14 @@ def peak_memory(device: torch.device) -> dict:
 
 
 def write_json_atomic(obj, path: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    """obj as indented JSON at path, written through checkpoint.atomic_write (never half a file)."""
+    from vision_ext.training.checkpoint import atomic_write
+
+    def write(f):
+        json.dump(obj, f, indent=2)
+        f.write("\n")
+
+    atomic_write(path, write, mode="w")
 
 
 class MetricsLog:
