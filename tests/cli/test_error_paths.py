@@ -124,7 +124,7 @@ def test_ddpm_train_numbers(capsys, tmp_path, option, values, need):
 def test_integer_options_given_nan_are_argparse_errors(capsys, tmp_path):
     _fails(capsys, ["ddpm", "train", "--steps", "nan", "--out", str(tmp_path / "d.pt")], "invalid int value: 'nan'")
     _fails(capsys, ["train", "--epochs", "nan", "--out", str(tmp_path)], "invalid int value: 'nan'")
-    _fails(capsys, ["features", "--threshold", "nan"], "invalid int value: 'nan'")
+    _fails(capsys, ["features", "--max-corners", "nan"], "invalid int value: 'nan'")
 
 
 DDPM_SAMPLE_NUMBERS = [
@@ -185,6 +185,7 @@ FEATURE_NUMBERS = [
     ("--quality", ["0", "-1", "nan"], "--quality must be > 0"),
     ("--k", ["nan", "inf"], "--k must be a finite number"),
     ("--max-corners", ["-1"], "--max-corners must be >= 0"),
+    ("--threshold", ["nan"], "--threshold must be a number"),
     ("--min-distance", ["-1", "nan"], "--min-distance must be >= 0"),
 ]
 
