@@ -39,10 +39,13 @@ inline void check_weight(const at::Tensor& w) {
 
 inline at::Tensor pack_weight(const at::Tensor& w) {
   check_weight(w);
-  // Pack in float64 then cast: the fp32 transform of G's sixths would add rounding.
+  // Pack in float64 then cast: the fp32 transform of G's sixths would add rounding. fp16/bf16 weights
+  // pack to float32 (their op maths type): rounding the transformed weights to half precision made
+  // the output ~20x less accurate than F.conv2d in that dtype.
   const at::Tensor g = transform_matrix<3, 6>(weight_1d<double>, w.options().dtype(at::kDouble));
   const at::Tensor u = at::matmul(at::matmul(g, w.to(at::kDouble)), g.t());  // (C_out, C_in, 6, 6)
-  return u.permute({2, 3, 1, 0}).reshape({36, w.size(1), w.size(0)}).to(w.scalar_type()).contiguous();
+  return u.permute({2, 3, 1, 0}).reshape({36, w.size(1), w.size(0)}).to(at::toOpMathType(w.scalar_type()))
+      .contiguous();
 }
 
 // Output shape checks shared by both paths; returns (H_out, W_out).
@@ -52,9 +55,13 @@ inline std::pair<int64_t, int64_t> check_call(const at::Tensor& x, const at::Ten
   const char* op = "vision_ext::conv3x3_winograd";
   residual::check_activation(op, "x", x);
   check_packed(op, packed, x.size(1));
-  TORCH_CHECK(packed.scalar_type() == x.scalar_type() && packed.device() == x.device(), op,
-              ": packed_weight must match x's dtype and device (", x.scalar_type(), ", ", x.device(), "), got ",
-              packed.scalar_type(), ", ", packed.device());
+  // A half-precision x takes float32 packed weights (what winograd_pack_weight makes of half weights) or,
+  // after a module's .half(), its own dtype.
+  const at::ScalarType want = at::toOpMathType(x.scalar_type());
+  TORCH_CHECK((packed.scalar_type() == want || packed.scalar_type() == x.scalar_type()) &&
+                  packed.device() == x.device(),
+              op, ": packed_weight must be winograd_pack_weight of a weight of x's dtype, on x's device (", want,
+              ", ", x.device(), "), got ", packed.scalar_type(), ", ", packed.device());
   TORCH_CHECK(padding >= 0, op, ": padding must be non-negative, got ", padding);
   const int64_t ho = x.size(2) + 2 * padding - 2, wo = x.size(3) + 2 * padding - 2;
   TORCH_CHECK(ho > 0 && wo > 0, op, ": input spatial size ", x.sizes().slice(2), " is too small for a 3x3 kernel "

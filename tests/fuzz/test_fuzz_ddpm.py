@@ -170,36 +170,65 @@ def test_bad_arguments_are_clear_errors(sandbox, op, args, name):
     assert name in err.message, err.message
 
 
-# Found by the fuzzers above: outputs that torch's unfused formulas leave finite come out NaN, because the
-# kernels fold a zero-coefficient term (0 * NaN) into them. Kernel-side (csrc/ops/cpu), reported in issue 15.
+# Found by the fuzzers above: a prediction type that does not use an input (the epsilon target is the noise,
+# a "sample" output is x0, an epsilon output is eps) must not turn a NaN/inf there into NaN through a 0 * x
+# term, as torch's formulas never read it (csrc/include/vision_ext/ddpm.h, target_value). 37 elements: the
+# vector lanes and the scalar tail of every CPU level.
 NAN, INF = float("nan"), float("inf")
-ONE = torch.tensor([[[[1.541]]]])
+VALUES = torch.linspace(-2.0, 2.0, 37).reshape(1, 1, 1, 37)
+TS, TPREV = torch.tensor([0, 500]), torch.tensor([-1, 400])
 
 
-@pytest.mark.xfail(strict=True, reason="kernel: training_target(x=[[[[nan]]]], noise=[[[[1.541]]]], t=[0], "
-                                       "'epsilon') returns target NaN; the epsilon target is the noise itself")
-def test_epsilon_target_ignores_a_nan_original():
+def _pair():
+    return torch.cat([VALUES, VALUES.flip(-1)])
+
+
+def test_unused_inputs_stay_out_of_training_targets():
+    from conftest import run_at_every_level
     from vision_ext.ops import ddpm
 
-    _, target, _ = ddpm.training_target(torch.full_like(ONE, NAN), ONE, torch.tensor([0]), AB, "epsilon")
-    assert torch.equal(target, ONE)
+    v = _pair()
+
+    def targets():
+        eps = ddpm.training_target(torch.full_like(v, NAN), v, TS, AB, "epsilon")[1]
+        x0 = ddpm.training_target(v, torch.full_like(v, INF), TS, AB, "sample")[1]
+        return eps, x0
+
+    for eps, x0 in run_at_every_level(targets).values():
+        assert torch.equal(eps, v) and torch.equal(x0, v)
+    # the v target reads both inputs, so a NaN original gives NaN as torch's formula does
+    assert torch.isnan(ddpm.training_target(torch.full_like(v, NAN), v, TS, AB, "v_prediction")[1]).all()
 
 
-@pytest.mark.xfail(strict=True, reason="kernel: ddim_step(model_output=1.541, sample=nan, t=0, tp=-1, "
-                                       "prediction_type='sample') returns pred_original_sample NaN; it is the "
-                                       "model output itself")
-def test_ddim_sample_prediction_x0_ignores_a_nan_sample():
+def test_sample_predictions_take_x0_from_the_output_alone():
+    from conftest import run_at_every_level
     from vision_ext.ops import ddpm
 
-    _, x0 = ddpm.ddim_step(ONE, torch.full_like(ONE, NAN), torch.tensor(0), torch.tensor(-1), AB,
-                           prediction_type="sample")
-    assert torch.equal(x0, ONE)
+    v, nan = _pair(), torch.full_like(_pair(), NAN)
+
+    def steps():
+        ddim_x0 = ddpm.ddim_step(v, nan, TS, TPREV, AB, prediction_type="sample")[1]
+        ddpm_x0 = ddpm.ddpm_step(v, nan, TS, TPREV, AB, noise=torch.zeros_like(v), prediction_type="sample")[1]
+        return ddim_x0, ddpm_x0
+
+    for ddim_x0, ddpm_x0 in run_at_every_level(steps).values():
+        assert torch.equal(ddim_x0, v) and torch.equal(ddpm_x0, v)
+    # epsilon prediction reads the sample for x0: NaN in, NaN out
+    assert torch.isnan(ddpm.ddim_step(v, nan, TS, TPREV, AB)[1]).all()
 
 
-@pytest.mark.xfail(strict=True, reason="kernel: plms_step(sample=inf, [1.541], [1.0], t=[0], tp=[-1]) returns "
-                                       "NaN; the PNDM transfer sqrt(abp/ab) * x - ... gives inf")
 def test_plms_of_an_infinite_sample_stays_infinite():
+    from conftest import run_at_every_level
     from vision_ext.ops import ddpm
 
-    got = ddpm.plms_step(torch.full_like(ONE, INF), [ONE], [1.0], torch.tensor([0]), torch.tensor([-1]), AB)
-    assert torch.isinf(got).all()
+    v = _pair()
+    inf = torch.full_like(v, INF)
+    ab = AB.double()
+    for got in run_at_every_level(lambda: ddpm.plms_step(inf, [v], [1.0], TS, TPREV, AB)).values():
+        assert torch.isposinf(got).all()  # sqrt(abp / ab) * inf - c_e * eps
+    # v prediction converts with the sample (eps = sqrt(ab) v + sqrt(1 - ab) x): inf - inf there is NaN, as in torch
+    sa, sb = ab[TS].sqrt().view(2, 1, 1, 1), (1 - ab[TS]).sqrt().view(2, 1, 1, 1)
+    c_x = (ab[TPREV.clamp(min=0)].where(TPREV >= 0, torch.ones(())) / ab[TS]).sqrt().view(2, 1, 1, 1)
+    want = c_x * inf.double() - (sa * v.double() + sb * inf.double())
+    got = ddpm.plms_step(inf, [v], [1.0], TS, TPREV, AB, prediction_type="v_prediction").double()
+    assert torch.equal(torch.isnan(got), torch.isnan(want))

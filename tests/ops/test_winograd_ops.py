@@ -190,7 +190,7 @@ def test_cuda_bias_on_another_device_is_named():
     packed = R.winograd_pack_weight(torch.randn(5, 4, 3, 3, device="cuda"))
     with pytest.raises(RuntimeError, match="bias is on cpu"):
         R.conv3x3_winograd(x, packed, torch.randn(5), None, 1)
-    with pytest.raises(RuntimeError, match="packed_weight must match x's dtype and device"):
+    with pytest.raises(RuntimeError, match="packed_weight must be winograd_pack_weight of a weight of x's dtype, on x's device"):
         R.conv3x3_winograd(x.cpu(), packed, None, None, 1)
 
 

@@ -63,7 +63,8 @@ def bn_add_relu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, resid
 
 
 def winograd_pack_weight(weight: torch.Tensor) -> torch.Tensor:
-    """(C_out, C_in, 3, 3) -> (36, C_in, C_out) Winograd F(4x4,3x3) weights; pack once, reuse per call."""
+    """(C_out, C_in, 3, 3) -> (36, C_in, C_out) Winograd F(4x4,3x3) weights; pack once, reuse per call.
+    fp16/bf16 weights pack to float32 (transformed weights rounded to half precision cost ~20x accuracy)."""
     return _ops.winograd_pack_weight(weight)
 
 
@@ -98,7 +99,8 @@ def _(x, weight, bias, residual, stride, padding, dilation, groups, inner_relu, 
 
 @torch.library.register_fake("vision_ext::winograd_pack_weight")
 def _(weight):
-    return weight.new_empty((36, weight.shape[1], weight.shape[0]))
+    acc = torch.float32 if weight.dtype in (torch.float16, torch.bfloat16) else weight.dtype
+    return weight.new_empty((36, weight.shape[1], weight.shape[0]), dtype=acc)
 
 
 @torch.library.register_fake("vision_ext::conv3x3_winograd")

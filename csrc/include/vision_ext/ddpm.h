@@ -91,6 +91,7 @@ VE_HD DdimCoeffs ddim_coeffs(double ab, double abp, double eta, int prediction_t
 // combined history (v outputs converted: eps = sqrt(ab) v + sqrt(1-ab) x).
 struct PlmsCoeffs {
   double c_x, c_e, v_m, v_x;
+  bool v_output;  // v_m, v_x apply (v prediction); else eps is the model output itself
 };
 
 VE_HD PlmsCoeffs plms_coeffs(double ab, double abp, int prediction_type) {
@@ -100,6 +101,7 @@ VE_HD PlmsCoeffs plms_coeffs(double ab, double abp, int prediction_type) {
   c.c_e = (abp - ab) / denom;
   c.v_m = prediction_type == kPredV ? sqrt(ab) : 1.0;
   c.v_x = prediction_type == kPredV ? sqrt(1.0 - ab) : 0.0;
+  c.v_output = prediction_type == kPredV;
   return c;
 }
 
@@ -187,24 +189,39 @@ VE_HD void target_coeffs(int prediction_type, M a, M s, M* tx, M* tn) {
   *tn = prediction_type == kPredEpsilon ? M(1) : (prediction_type == kPredSample ? M(0) : a);
 }
 
+// Structural zeros: where a prediction type does not use an input at all (the epsilon target is the
+// noise, the "sample" target x0, a "sample" model output is x0, an epsilon output is eps), the
+// formulas below return that input instead of computing 0 * other + 1 * input, so a NaN or inf in the
+// unused input stays out of the result, as in the peers' formulas, which never read it. Zeros that
+// come from the schedule (ab = 0 or 1 exactly) are multiplied as the peers multiply them.
+template <typename V, typename M>
+VE_HD V target_value(int prediction_type, M tx, M tn, V x0, V noise) {
+  if (prediction_type == kPredEpsilon) return noise;
+  if (prediction_type == kPredSample) return x0;
+  return q_sample_value(tx, tn, x0, noise);
+}
+
 // Per-batch-element coefficients in the maths type M, ready for the element loop.
 template <typename M>
 struct DdpmElem {
   M cx, cm, c_x0, c_xt, std_fixed, log_small, log_large;
   bool noisy;  // diffusers adds noise only when t > 0
+  bool x0_is_output;  // "sample" prediction: x0 is the model output (see target_value)
 };
 
 template <typename M>
 VE_HD DdpmElem<M> ddpm_elem(const double* table, int64_t t, int64_t t_prev, double final_ab, int pred, int var) {
   const DdpmCoeffs c = ddpm_coeffs(alpha_bar_at(table, t, final_ab), alpha_bar_at(table, t_prev, final_ab), pred, var);
-  return DdpmElem<M>{M(c.cx), M(c.cm), M(c.c_x0), M(c.c_xt), M(c.std_fixed), M(c.log_small), M(c.log_large), t > 0};
+  return DdpmElem<M>{M(c.cx),        M(c.cm),          M(c.c_x0), M(c.c_xt),
+                     M(c.std_fixed), M(c.log_small),   M(c.log_large), t > 0,
+                     pred == kPredSample};
 }
 
 // The pieces of a DDPM element (ddpm_element composes them; vector kernels call them with the
 // variance and limit choices fixed at compile time).
 template <typename V, typename M>
 VE_HD V ddpm_x0_of(const DdpmElem<M>& c, V x, V m) {
-  return ddpm_fma(V(c.cx), x, V(c.cm) * m);
+  return c.x0_is_output ? m : ddpm_fma(V(c.cx), x, V(c.cm) * m);
 }
 template <typename V, typename M>
 VE_HD V ddpm_mean_of(const DdpmElem<M>& c, V x0, V x) {
@@ -240,20 +257,21 @@ VE_HD void ddpm_element(const DdpmElem<M>& c, int variance_type, M clip_range, M
 template <typename M>
 struct DdimElem {
   M cx, cm, ex, em, sqrt_ab, inv_sqrt_1mab, c_x0, c_dir, sigma;
+  bool x0_is_output;  // "sample" prediction: x0 is the model output (see target_value)
 };
 
 template <typename M>
 VE_HD DdimElem<M> ddim_elem(const double* table, int64_t t, int64_t t_prev, double final_ab, double eta, int pred) {
   const DdimCoeffs c = ddim_coeffs(alpha_bar_at(table, t, final_ab), alpha_bar_at(table, t_prev, final_ab), eta, pred);
   return DdimElem<M>{M(c.cx),     M(c.cm),   M(c.ex),    M(c.em),   M(c.sqrt_ab),
-                     M(c.inv_sqrt_1mab), M(c.c_x0), M(c.c_dir), M(c.sigma)};
+                     M(c.inv_sqrt_1mab), M(c.c_x0), M(c.c_dir), M(c.sigma), pred == kPredSample};
 }
 
 // The pieces of a DDIM element: x0 and eps from the model output, eps again from a limited x0
 // (use_clipped_model_output), and the update prev = c_x0 x0 + c_dir eps + sigma z.
 template <typename V, typename M>
 VE_HD void ddim_predict(const DdimElem<M>& c, V x, V m, V* x0, V* eps) {
-  *x0 = ddpm_fma(V(c.cx), x, V(c.cm) * m);
+  *x0 = c.x0_is_output ? m : ddpm_fma(V(c.cx), x, V(c.cm) * m);
   *eps = ddpm_fma(V(c.ex), x, V(c.em) * m);
 }
 template <typename V, typename M>
@@ -281,11 +299,12 @@ VE_HD void ddim_element(const DdimElem<M>& c, bool use_clipped, M clip_range, M 
 template <typename M>
 struct PlmsElem {
   M c_x, c_e, v_m, v_x;
+  bool v_output;
 };
 
 template <typename M>
 VE_HD PlmsElem<M> plms_elem(const PlmsCoeffs& c) {
-  return PlmsElem<M>{M(c.c_x), M(c.c_e), M(c.v_m), M(c.v_x)};
+  return PlmsElem<M>{M(c.c_x), M(c.c_e), M(c.v_m), M(c.v_x), c.v_output};
 }
 template <typename V, typename M>
 VE_HD V plms_accumulate(V eps, M w, V e) {
@@ -293,7 +312,8 @@ VE_HD V plms_accumulate(V eps, M w, V e) {
 }
 template <typename V, typename M>
 VE_HD V plms_prev_of(const PlmsElem<M>& c, V x, V eps) {
-  return V(c.c_x) * x - V(c.c_e) * (V(c.v_m) * eps + V(c.v_x) * x);
+  // Not v: eps is the model output, so an infinite x gives c_x x (inf), not 0 * inf (see target_value).
+  return V(c.c_x) * x - V(c.c_e) * (c.v_output ? V(c.v_m) * eps + V(c.v_x) * x : eps);
 }
 
 }  // namespace vision_ext

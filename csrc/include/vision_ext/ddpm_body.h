@@ -95,7 +95,7 @@ VE_HD void add_noise_item(const AddNoiseParams& p, int64_t i) {
   if (p.target) {
     M tx, tn;
     target_coeffs(p.prediction_type, M(a), M(s), &tx, &tn);
-    IO::store(static_cast<T*>(p.target), i, q_sample_value(tx, tn, xv, nv));
+    IO::store(static_cast<T*>(p.target), i, target_value(p.prediction_type, tx, tn, xv, nv));
   }
 }
 

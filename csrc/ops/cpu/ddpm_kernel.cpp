@@ -135,7 +135,8 @@ void q_sample_all(const QSampleInputs& q, Tensor& xt, Tensor* target, int pred) 
     cpu::QSampleRun<M>& r = runs[b];
     r.a = M(a);
     r.s = M(s);
-    target_coeffs(pred < 0 ? int(kPredEpsilon) : pred, r.a, r.s, &r.tx, &r.tn);
+    r.prediction_type = pred < 0 ? int(kPredEpsilon) : pred;
+    target_coeffs(r.prediction_type, r.a, r.s, &r.tx, &r.tn);
   }
   const S* px = q.x.data_ptr<S>();
   const S* pn = q.n.data_ptr<S>();

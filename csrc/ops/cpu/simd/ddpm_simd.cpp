@@ -230,7 +230,7 @@ void q_sample_span(const QSampleRun<M>& r, int64_t k0, int64_t k1) {
   for_lanes<V>(k0, k1, [&](int64_t k, int lanes) {
     const V x = ld(r.x + k, lanes), nv = ld(r.noise + k, lanes);
     st<STREAM>(q_sample_value(r.a, r.s, x, nv), r.out + k, lanes);
-    if constexpr (TARGET) st<STREAM>(q_sample_value(r.tx, r.tn, x, nv), r.target + k, lanes);
+    if constexpr (TARGET) st<STREAM>(target_value(r.prediction_type, r.tx, r.tn, x, nv), r.target + k, lanes);
   });
 }
 

@@ -56,6 +56,7 @@ struct DdimRun {
 template <typename M>
 struct QSampleRun {
   M a, s, tx, tn;
+  int prediction_type;  // of the target (vision_ext/ddpm.h target_value)
   const M* x;
   const M* noise;
   M* out;
