@@ -1,8 +1,8 @@
 // The residual family's CPU loops, compiled once per level (residual_simd.h). Every element goes
 // through the shared formulas of csrc/include/vision_ext (epilogue_value, bn_output,
-// bn_grad_input, winograd::weight_2d) instantiated with 16-lane vectors; a row's tail is the same
-// vector code on a partial load, so tails and bodies round alike. fp16/bf16 are converted with bit
-// operations here (round to nearest even, as c10::Half / c10::BFloat16 do).
+// bn_grad_input, winograd::weight_2d) instantiated with 16-lane vectors (simd/wide.h); a row's tail
+// is the same vector code on a partial load, so tails and bodies round alike. fp16/bf16 are
+// converted with bit operations here (round to nearest even, as c10::Half / c10::BFloat16 do).
 //
 // Vectors wider than the base level's registers are passed between this file's internal helpers
 // only (no ABI boundary), so GCC's note that their calling convention depends on -mavx is moot.
@@ -14,6 +14,7 @@
 
 #include "isa.h"
 #include "vec.h"
+#include "wide.h"
 #include "residual_simd.h"
 #include "vision_ext/batch_norm.h"
 #include "vision_ext/epilogue.h"
@@ -30,9 +31,9 @@ using vision_ext::epilogue_value;
 // partials of a sum, hence its rounding, are then the same at every level, and so are the bits.
 constexpr int kW = 16;
 
-template <typename S> using Raw = typename RawVec<S, kW>::type;
-using F = Vec<float, kW>;
-using D = Vec<double, kW>;
+template <typename S> using Raw = typename RawVec<S, kW>::type;  // fp16/bf16 conversions only
+template <typename M> using W = Wide<M, kW>;
+using D = W<double>;
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
@@ -86,93 +87,80 @@ Raw<uint16_t> float_to_bfloat(Raw<float> f) {
   return __builtin_convertvector(out, Raw<uint16_t>);
 }
 
-// Io<S>: storage St, accumulate type M, kW-lane loads/stores of n <= kW elements (lanes past n
-// load as 0 and are not stored).
-template <typename S> struct Io;
-template <> struct Io<float> {
-  using St = float;
-  using M = float;
-  static Raw<float> to_acc(Raw<float> v) { return v; }
-  static Raw<float> from_acc(Raw<float> v) { return v; }
-};
-template <> struct Io<double> {
-  using St = double;
-  using M = double;
-  static Raw<double> to_acc(Raw<double> v) { return v; }
-  static Raw<double> from_acc(Raw<double> v) { return v; }
-};
-template <> struct Io<Half> {
-  using St = uint16_t;
-  using M = float;
-  static Raw<float> to_acc(Raw<uint16_t> v) { return half_to_float(v); }
-  static Raw<uint16_t> from_acc(Raw<float> v) { return float_to_half(v); }
-};
-template <> struct Io<BFloat> {
-  using St = uint16_t;
-  using M = float;
-  static Raw<float> to_acc(Raw<uint16_t> v) { return bfloat_to_float(v); }
-  static Raw<uint16_t> from_acc(Raw<float> v) { return float_to_bfloat(v); }
-};
+// n <= kW elements of T at p as a vector, the other lanes 0; and the first n lanes stored. A whole
+// vector moves a register at a time; only a row's tail goes through a buffer.
+template <typename T>
+VE_WIDE W<T> load_n(const T* p, int64_t n) {
+  if (n == kW) return W<T>::load(p);
+  T buf[kW] = {};
+  std::memcpy(buf, p, sizeof(T) * n);
+  return W<T>::load(buf);
+}
+template <typename T>
+VE_WIDE void store_n(W<T> v, T* p, int64_t n) {
+  if (n == kW) return v.store(p);
+  T buf[kW];
+  v.store(buf);
+  std::memcpy(p, buf, sizeof(T) * n);
+}
 
-// n <= kW elements of T at p; the other lanes 0. A whole vector is one fixed-size copy (a vector
-// load or store); only a row's tail pays for a variable-length one.
-template <typename T>
-inline Raw<T> load_part(const T* p, int64_t n) {
-  Raw<T> v{};
-  if (n == kW)
-    std::memcpy(&v, p, sizeof(v));
-  else
-    std::memcpy(&v, p, sizeof(T) * n);
-  return v;
-}
-template <typename T>
-inline void store_part(Raw<T> v, T* p, int64_t n) {
-  if (n == kW)
-    std::memcpy(p, &v, sizeof(v));
-  else
-    std::memcpy(p, &v, sizeof(T) * n);
-}
+// Io<S>: storage St, accumulate type M, loads/stores of n <= kW elements (lanes past n load as 0 and
+// are not stored). fp16/bf16 convert through GCC vectors of kW lanes (the bit tricks above).
+template <typename S> struct Io {
+  using St = S;
+  using M = S;
+  VE_WIDE static W<M> load(const St* p, int64_t n) { return load_n(p, n); }
+  VE_WIDE static void store(W<M> v, St* p, int64_t n) { store_n(v, p, n); }
+};
+template <typename Bits>
+struct HalfIo {
+  using St = uint16_t;
+  using M = float;
+  static W<float> load(const St* p, int64_t n) {
+    Raw<uint16_t> h{};
+    std::memcpy(&h, p, sizeof(St) * n);
+    const Raw<float> f = Bits::to_float(h);
+    return W<float>::load(reinterpret_cast<const float*>(&f));
+  }
+  static void store(W<float> v, St* p, int64_t n) {
+    Raw<float> f;
+    v.store(reinterpret_cast<float*>(&f));
+    const Raw<uint16_t> h = Bits::from_float(f);
+    std::memcpy(p, &h, sizeof(St) * n);
+  }
+};
+struct HalfBits {
+  static Raw<float> to_float(Raw<uint16_t> h) { return half_to_float(h); }
+  static Raw<uint16_t> from_float(Raw<float> f) { return float_to_half(f); }
+};
+struct BFloatBits {
+  static Raw<float> to_float(Raw<uint16_t> h) { return bfloat_to_float(h); }
+  static Raw<uint16_t> from_float(Raw<float> f) { return float_to_bfloat(f); }
+};
+template <> struct Io<Half> : HalfIo<HalfBits> {};
+template <> struct Io<BFloat> : HalfIo<BFloatBits> {};
 
 template <typename S, typename M = typename Io<S>::M>
-inline Vec<M, kW> load(const typename Io<S>::St* p, int64_t n) {
-  return Vec<M, kW>(Io<S>::to_acc(load_part(p, n)));
+VE_WIDE W<M> load(const typename Io<S>::St* p, int64_t n) {
+  return Io<S>::load(p, n);
 }
 template <typename S, typename M>
-inline void store(Vec<M, kW> v, typename Io<S>::St* p, int64_t n) {
-  store_part(Io<S>::from_acc(v.v), p, n);
+VE_WIDE void store(W<M> v, typename Io<S>::St* p, int64_t n) {
+  Io<S>::store(v, p, n);
 }
 template <typename M>
-inline Vec<M, kW> load_acc(const M* p, int64_t n) {
-  return Vec<M, kW>(load_part(p, n));
+VE_WIDE W<M> load_acc(const M* p, int64_t n) {
+  return load_n(p, n);
 }
 
-// Lane masks (all ones / zero) of the integer width matching M.
-template <typename M> using LaneInt = std::conditional_t<sizeof(M) == 8, int64_t, int32_t>;
-template <typename M> using Lanes = Raw<LaneInt<M>>;
+// v with the lanes from n on set to 0 (a row's tail: load_n leaves them 0, but x - shift does not).
 template <typename M>
-inline Lanes<M> iota() {
-  Lanes<M> v;
-  for (int i = 0; i < kW; ++i) v[i] = i;
-  return v;
-}
-template <typename M>
-inline Lanes<M> lanes_below(int64_t n) {
-  return iota<M>() < static_cast<LaneInt<M>>(n);
-}
-template <typename M>
-inline Vec<M, kW> select(Lanes<M> keep, Vec<M, kW> a) {
-  return Vec<M, kW>(keep ? a.v : Raw<M>{});
-}
-// Lanes whose bit of the 16-bit mask word is set.
-template <typename M>
-inline Lanes<M> lanes_of_bits(unsigned bits) {
-  return ((Lanes<M>{} + static_cast<LaneInt<M>>(bits)) >> iota<M>() & 1) != 0;
-}
-template <typename M>
-inline unsigned bits_of_lanes(Lanes<M> keep) {
-  unsigned bits = 0;
-  for (int i = 0; i < kW; ++i) bits |= static_cast<unsigned>(keep[i] & 1) << i;
-  return bits;
+VE_WIDE W<M> zero_past(W<M> v, int64_t n) {
+  if (n == kW) return v;
+  M buf[kW];
+  v.store(buf);
+  for (int64_t i = n; i < kW; ++i) buf[i] = M(0);
+  return W<M>::load(buf);
 }
 // The mask bits of columns [col, col + n) of one row (col a multiple of 16: whole bytes).
 inline unsigned mask_word(const unsigned char* row_mask, int64_t col, int64_t n) {
@@ -180,11 +168,9 @@ inline unsigned mask_word(const unsigned char* row_mask, int64_t col, int64_t n)
   return n > 8 ? lo | static_cast<unsigned>(row_mask[col / 8 + 1]) << 8 : lo;
 }
 
-inline D widen(Vec<float, kW> v) { return D(__builtin_convertvector(v.v, Raw<double>)); }
-inline D widen(Vec<double, kW> v) { return v; }
 inline double lane_sum(D v) {
   double s = 0.0;
-  for (int i = 0; i < kW; ++i) s += v.v[i];
+  for (int i = 0; i < kW; ++i) s += v.get(i);
   return s;
 }
 
@@ -198,10 +184,11 @@ inline void with_kind(ScalarKind kind, F&& f) {
   }
 }
 
-// The channel's coefficient of row r (NCHW) or the columns' (NHWC) as kW lanes.
+// The coefficient of channel ch (NCHW: the row's, found once per row) or of the columns (NHWC)
+// as kW lanes.
 template <typename M>
-inline Vec<M, kW> per_channel(const M* v, bool channels_last, int64_t channels, int64_t r, int64_t j, int64_t n) {
-  return channels_last ? load_acc(v + j, n) : Vec<M, kW>(v[r % channels]);
+VE_WIDE W<M> per_channel(const M* v, bool channels_last, int64_t ch, int64_t j, int64_t n) {
+  return channels_last ? load_acc(v + j, n) : W<M>(v[ch]);
 }
 
 // ---- residual epilogue --------------------------------------------------------------------------
@@ -209,7 +196,7 @@ template <typename S>
 void epilogue_rows(const EpilogueParams& p, int64_t r0, int64_t r1) {
   using St = typename Io<S>::St;
   using M = typename Io<S>::M;
-  using V = Vec<M, kW>;
+  using V = W<M>;
   const auto* x = static_cast<const St*>(p.x);
   const auto* res = static_cast<const St*>(p.residual);
   const auto* scale = static_cast<const M*>(p.scale);
@@ -219,10 +206,11 @@ void epilogue_rows(const EpilogueParams& p, int64_t r0, int64_t r1) {
   const int64_t L = p.row_len;
   const bool cl = p.channels_last;
   for (int64_t r = r0; r < r1; ++r) {
+    const int64_t ch = cl ? 0 : r % p.channels;
     for (int64_t j = 0; j < L; j += kW) {
       const int64_t n = min64(kW, L - j);
-      const V s = scale ? per_channel(scale, cl, p.channels, r, j, n) : V(M(1));
-      const V t = shift ? per_channel(shift, cl, p.channels, r, j, n) : V(M(0));
+      const V s = scale ? per_channel(scale, cl, ch, j, n) : V(M(1));
+      const V t = shift ? per_channel(shift, cl, ch, j, n) : V(M(0));
       const V rv = res ? load<S>(res + r * L + j, n) : V(M(0));
       store<S>(epilogue_value<V>(load<S>(x + r * L + j, n), s, t, rv, inner, outer), out + r * L + j, n);
     }
@@ -234,39 +222,51 @@ void epilogue(const EpilogueParams& p, ScalarKind kind, int64_t r0, int64_t r1) 
 }
 
 // ---- batch norm + residual + ReLU: forward --------------------------------------------------------
-// Adds two per-channel sums over `rows` to a/b. term(r, j, n, ta, tb) gives the kW-lane terms of
+// Adds two per-channel sums over `rows` to a/b. term(r, ch, j, n, ta, tb) gives the kW-lane terms of
 // columns [j, j + n) of row r, lanes past n zero. NCHW (one channel): every lane sums its own
 // columns, the lanes are added in order at the end; NHWC: per column, rows in order.
-template <typename Term>
-void sum_rows(const int64_t row_len, bool channels_last, BnRows rows, const Term& term, double* a, double* b) {
+// The layout is a template argument so that each loop keeps only its own accumulators in registers
+// (16 doubles are 4 ymm registers: NCHW's two sums and two terms fill AVX2's sixteen).
+template <bool CL, typename Term>
+void sum_rows_as(const int64_t row_len, int64_t channels, BnRows rows, const Term& term, double* a, double* b) {
   D sa(0.0), sb(0.0);
   for (int64_t i = 0; i < rows.count; ++i) {
     const int64_t r = rows.first + i * rows.step;
+    const int64_t ch = CL ? 0 : r % channels;
     for (int64_t j = 0; j < row_len; j += kW) {
       const int64_t n = min64(kW, row_len - j);
       D ta, tb;
-      term(r, j, n, ta, tb);
-      if (!channels_last) {
+      term(r, ch, j, n, ta, tb);
+      if constexpr (!CL) {
         sa += ta;
         sb += tb;
       } else {
-        store_part((load_acc(a + j, n) + ta).v, a + j, n);
-        store_part((load_acc(b + j, n) + tb).v, b + j, n);
+        store_n(load_acc(a + j, n) + ta, a + j, n);
+        store_n(load_acc(b + j, n) + tb, b + j, n);
       }
     }
   }
-  if (!channels_last) {
+  if constexpr (!CL) {
     *a += lane_sum(sa);
     *b += lane_sum(sb);
   }
 }
 
+template <typename Term>
+void sum_rows(const int64_t row_len, bool channels_last, int64_t channels, BnRows rows, const Term& term, double* a,
+              double* b) {
+  if (channels_last)
+    sum_rows_as<true>(row_len, channels, rows, term, a, b);
+  else
+    sum_rows_as<false>(row_len, channels, rows, term, a, b);
+}
+
 template <typename S>
 void bn_stats_rows(const BnForwardParams& p, const double* shift, BnRows rows, double* a, double* b) {
   const auto* x = static_cast<const typename Io<S>::St*>(p.x);
-  sum_rows(p.row_len, p.channels_last, rows, [&](int64_t r, int64_t j, int64_t n, D& ta, D& tb) {
-    const D sh = per_channel(shift, p.channels_last, p.channels, r, j, n);
-    ta = select<double>(lanes_below<double>(n), widen(load<S>(x + r * p.row_len + j, n)) - sh);
+  sum_rows(p.row_len, p.channels_last, p.channels, rows, [&](int64_t r, int64_t ch, int64_t j, int64_t n, D& ta, D& tb) {
+    const D sh = per_channel(shift, p.channels_last, ch, j, n);
+    ta = zero_past(widen(load<S>(x + r * p.row_len + j, n)) - sh, n);
     tb = ta * ta;
   }, a, b);
 }
@@ -275,7 +275,7 @@ template <typename S>
 void bn_apply_rows(const BnForwardParams& p, const BnApplyCoefs& coef, int64_t r0, int64_t r1) {
   using St = typename Io<S>::St;
   using M = typename Io<S>::M;
-  using V = Vec<M, kW>;
+  using V = W<M>;
   const auto* x = static_cast<const St*>(p.x);
   const auto* res = static_cast<const St*>(p.residual);
   const auto* centre = static_cast<const M*>(coef.centre);
@@ -286,15 +286,16 @@ void bn_apply_rows(const BnForwardParams& p, const BnApplyCoefs& coef, int64_t r
   const bool cl = p.channels_last;
   for (int64_t r = r0; r < r1; ++r) {
     St* orow = out + r * L;
+    const int64_t ch = cl ? 0 : r % p.channels;
     for (int64_t j = 0; j < L; j += kW) {
       const int64_t n = min64(kW, L - j);
-      const V ce = per_channel(centre, cl, p.channels, r, j, n), va = per_channel(ca, cl, p.channels, r, j, n),
-              vb = per_channel(cb, cl, p.channels, r, j, n);
+      const V ce = per_channel(centre, cl, ch, j, n), va = per_channel(ca, cl, ch, j, n),
+              vb = per_channel(cb, cl, ch, j, n);
       const V rv = res ? load<S>(res + r * L + j, n) : V(M(0));
       store<S>(bn_output<V>(load<S>(x + r * L + j, n), ce, va, vb, rv, res != nullptr, p.relu), orow + j, n);
       if (!p.mask) continue;
       // The stored (rounded) value decides, as the backward and the CUDA kernel read it.
-      const unsigned bits = bits_of_lanes<M>(load<S>(orow + j, n).v > M(0));
+      const unsigned bits = positive_lane_bits(load<S>(orow + j, n));
       unsigned char* m = p.mask + r * mbytes + j / 8;
       m[0] = static_cast<unsigned char>(bits);
       if (n > 8) m[1] = static_cast<unsigned char>(bits >> 8);
@@ -313,22 +314,22 @@ void bn_apply(const BnForwardParams& p, ScalarKind kind, const BnApplyCoefs& coe
 // ---- backward ----------------------------------------------------------------------------------
 // gm: the output gradient of columns [j, j + n) of row r where the forward's output was positive.
 template <typename S, typename M = typename Io<S>::M>
-inline Vec<M, kW> masked_grad(const BnBackwardParams& p, int64_t r, int64_t j, int64_t n) {
+VE_WIDE W<M> masked_grad(const BnBackwardParams& p, int64_t r, int64_t j, int64_t n) {
   const auto* g = static_cast<const typename Io<S>::St*>(p.grad_out);
-  const Vec<M, kW> gv = load<S>(g + r * p.row_len + j, n);
+  const W<M> gv = load<S>(g + r * p.row_len + j, n);
   if (!p.mask) return gv;
   const unsigned bits = mask_word(p.mask + r * mask_row_bytes(p.row_len), j, n);
-  return select<M>(lanes_of_bits<M>(bits), gv);
+  return keep_lanes(bits, gv);
 }
 
 template <typename S>
 void bn_grad_sums_rows(const BnBackwardParams& p, BnRows rows, double* a, double* b) {
   const auto* x = static_cast<const typename Io<S>::St*>(p.x);
   const auto* mean = static_cast<const typename Io<S>::M*>(p.mean);
-  sum_rows(p.row_len, p.channels_last, rows, [&](int64_t r, int64_t j, int64_t n, D& ta, D& tb) {
-    const auto m = per_channel(mean, p.channels_last, p.channels, r, j, n);
+  sum_rows(p.row_len, p.channels_last, p.channels, rows, [&](int64_t r, int64_t ch, int64_t j, int64_t n, D& ta, D& tb) {
+    const auto m = per_channel(mean, p.channels_last, ch, j, n);
     ta = widen(masked_grad<S>(p, r, j, n));
-    tb = select<double>(lanes_below<double>(n), ta * widen(load<S>(x + r * p.row_len + j, n) - m));
+    tb = zero_past(ta * widen(load<S>(x + r * p.row_len + j, n) - m), n);
   }, a, b);
 }
 
@@ -336,7 +337,7 @@ template <typename S>
 void bn_grad_apply_rows(const BnBackwardParams& p, const BnGradCoefs& coef, int64_t r0, int64_t r1) {
   using St = typename Io<S>::St;
   using M = typename Io<S>::M;
-  using V = Vec<M, kW>;
+  using V = W<M>;
   const auto* x = static_cast<const St*>(p.x);
   const auto* mean = static_cast<const M*>(p.mean);
   const auto* ck = static_cast<const M*>(coef.k);
@@ -347,10 +348,11 @@ void bn_grad_apply_rows(const BnBackwardParams& p, const BnGradCoefs& coef, int6
   const int64_t L = p.row_len;
   const bool cl = p.channels_last;
   for (int64_t r = r0; r < r1; ++r) {
+    const int64_t ch = cl ? 0 : r % p.channels;
     for (int64_t j = 0; j < L; j += kW) {
       const int64_t n = min64(kW, L - j);
-      const V m = per_channel(mean, cl, p.channels, r, j, n), k = per_channel(ck, cl, p.channels, r, j, n),
-              v1 = per_channel(c1, cl, p.channels, r, j, n), v0 = per_channel(c0, cl, p.channels, r, j, n);
+      const V m = per_channel(mean, cl, ch, j, n), k = per_channel(ck, cl, ch, j, n),
+              v1 = per_channel(c1, cl, ch, j, n), v0 = per_channel(c0, cl, ch, j, n);
       const V gm = masked_grad<S>(p, r, j, n);
       store<S>(bn_grad_input<V>(gm, load<S>(x + r * L + j, n) - m, k, v1, v0), gx + r * L + j, n);
       if (gres) store<S>(gm, gres + r * L + j, n);
@@ -378,15 +380,15 @@ void pack_channels(const T* w, const int64_t* st, int64_t C, int64_t K, int64_t 
       for (int i = 0; i < 9; ++i) {
         g[i] = D(0.0);
         for (int64_t l = 0; l < n; ++l)
-          g[i].v[l] = static_cast<double>(w[(k + l) * st[0] + c * st[1] + (i / 3) * st[2] + (i % 3) * st[3]]);
+          g[i].set(static_cast<int>(l), static_cast<double>(w[(k + l) * st[0] + c * st[1] + (i / 3) * st[2] + (i % 3) * st[3]]));
       }
       winograd::weight_2d(g, t);
       for (int q = 0; q < 36; ++q) {
         T* dst = u + (q * C + c) * K + k;
         if constexpr (std::is_same_v<T, double>)
-          store_part(t[q].v, dst, n);
+          store_n(t[q], dst, n);
         else
-          store_part(__builtin_convertvector(t[q].v, Raw<float>), dst, n);
+          store_n(narrow(t[q]), dst, n);
       }
     }
 }

@@ -38,6 +38,8 @@ VE_RAW_WIDTHS(uint8_t, 16)
 VE_RAW_VEC(int16_t, 4)
 VE_RAW_VEC(uint8_t, 4)
 VE_RAW_VEC(uint8_t, 8)
+// Half a base-level float register (its two lanes widen to one double register).
+VE_RAW_VEC(float, 2)
 #undef VE_RAW_WIDTHS
 #undef VE_RAW_VEC
 
@@ -50,7 +52,22 @@ struct Vec {
 
   Vec() = default;
   Vec(raw r) : v(r) {}
-  Vec(S s) : v(raw{} + s) {}  // broadcast
+  Vec(S s) : v(broadcast(s)) {}
+
+  // One register's broadcast copied into each register-wide piece: GCC builds `raw{} + s` wider
+  // than the registers lane by lane through the stack (16 scalar stores per 16-float vector on AVX2).
+  static raw broadcast(S s) {
+    constexpr int L = lanes_of<S>();
+    if constexpr (N <= L) {
+      return raw{} + s;
+    } else {
+      using R = typename RawVec<S, L>::type;
+      const R one = R{} + s;
+      raw out;
+      for (int i = 0; i < N / L; ++i) std::memcpy(reinterpret_cast<char*>(&out) + i * sizeof(R), &one, sizeof(R));
+      return out;
+    }
+  }
 
   static Vec load(const S* p) {
     Vec r;
@@ -206,6 +223,74 @@ inline void store_i32_as_u8(Vec<int32_t, N> a, uint8_t* p) {
 #endif
   convert_lanes<uint8_t>(a).store(p);
 }
+
+// Lane masks as bit words (bit i = lane i), one register at a time: GCC lowers a comparison or a
+// ?: on a vector wider than the registers one lane at a time, and gathers a mask's bits lane by
+// lane even within one register, so these use the movemask / mask-register instructions.
+namespace lane_bits_detail {
+template <typename S> using Reg = typename RawVec<S, lanes_of<S>()>::type;
+
+inline unsigned positive(Reg<float> r) {
+#if defined(__AVX512F__)
+  return _mm512_cmp_ps_mask((__m512)r, _mm512_setzero_ps(), _CMP_GT_OQ);
+#elif defined(__AVX2__)
+  return static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps((__m256)r, _mm256_setzero_ps(), _CMP_GT_OQ)));
+#elif defined(__SSE2__)
+  return static_cast<unsigned>(_mm_movemask_ps(_mm_cmpgt_ps((__m128)r, _mm_setzero_ps())));
+#else
+  unsigned bits = 0;
+  for (int i = 0; i < lanes_of<float>(); ++i) bits |= static_cast<unsigned>(r[i] > 0.f) << i;
+  return bits;
+#endif
+}
+inline unsigned positive(Reg<double> r) {
+#if defined(__AVX512F__)
+  return _mm512_cmp_pd_mask((__m512d)r, _mm512_setzero_pd(), _CMP_GT_OQ);
+#elif defined(__AVX2__)
+  return static_cast<unsigned>(_mm256_movemask_pd(_mm256_cmp_pd((__m256d)r, _mm256_setzero_pd(), _CMP_GT_OQ)));
+#elif defined(__SSE2__)
+  return static_cast<unsigned>(_mm_movemask_pd(_mm_cmpgt_pd((__m128d)r, _mm_setzero_pd())));
+#else
+  unsigned bits = 0;
+  for (int i = 0; i < lanes_of<double>(); ++i) bits |= static_cast<unsigned>(r[i] > 0.0) << i;
+  return bits;
+#endif
+}
+
+inline Reg<float> keep(unsigned bits, Reg<float> r) {
+#if defined(__AVX512F__)
+  return (Reg<float>)_mm512_maskz_mov_ps(static_cast<__mmask16>(bits), (__m512)r);
+#elif defined(__AVX2__)
+  const __m256i pow2 = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+  const __m256i m = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(static_cast<int>(bits)), pow2), pow2);
+  return (Reg<float>)_mm256_and_ps((__m256)r, _mm256_castsi256_ps(m));
+#elif defined(__SSE2__)
+  const __m128i pow2 = _mm_setr_epi32(1, 2, 4, 8);
+  const __m128i m = _mm_cmpeq_epi32(_mm_and_si128(_mm_set1_epi32(static_cast<int>(bits)), pow2), pow2);
+  return (Reg<float>)_mm_and_ps((__m128)r, _mm_castsi128_ps(m));
+#else
+  for (int i = 0; i < lanes_of<float>(); ++i)
+    if (!(bits >> i & 1u)) r[i] = 0.f;
+  return r;
+#endif
+}
+inline Reg<double> keep(unsigned bits, Reg<double> r) {
+#if defined(__AVX512F__)
+  return (Reg<double>)_mm512_maskz_mov_pd(static_cast<__mmask8>(bits), (__m512d)r);
+#elif defined(__AVX2__)
+  const __m256i pow2 = _mm256_setr_epi64x(1, 2, 4, 8);
+  const __m256i m = _mm256_cmpeq_epi64(_mm256_and_si256(_mm256_set1_epi64x(bits), pow2), pow2);
+  return (Reg<double>)_mm256_and_pd((__m256d)r, _mm256_castsi256_pd(m));
+#elif defined(__SSE2__)
+  const __m128i m = _mm_set_epi64x(-static_cast<int64_t>(bits >> 1 & 1u), -static_cast<int64_t>(bits & 1u));
+  return (Reg<double>)_mm_and_pd((__m128d)r, _mm_castsi128_pd(m));
+#else
+  for (int i = 0; i < lanes_of<double>(); ++i)
+    if (!(bits >> i & 1u)) r[i] = 0.0;
+  return r;
+#endif
+}
+}  // namespace lane_bits_detail
 
 // a * b + c, fused (one rounding) where the level has FMA, two roundings where it does not: the
 // one place a kernel opts into results that differ between levels in the last bit. Everything
