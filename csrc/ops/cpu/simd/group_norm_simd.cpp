@@ -8,6 +8,7 @@
 #include "isa.h"
 #include "group_norm_simd.h"
 #include "vec.h"
+#include "wide.h"
 #include "vision_ext/group_norm.h"
 
 namespace vision_ext::cpu::VE_CPU_NS {
@@ -34,11 +35,27 @@ inline Vec<double, N> gn_exp(Vec<double, N> x) {
   return x;
 }
 
+// The same steps on the accumulators' Wide vectors, one register at a time.
+template <int N>
+inline Wide<float, N> gn_clamp(Wide<float, N> x, Wide<float, N> lo, Wide<float, N> hi) {
+  return each_register(x, lo, hi, [](auto a, auto l, auto h) { return gn_clamp(a, l, h); });
+}
+template <int N>
+inline Wide<float, N> gn_pow2_of_rounded(Wide<float, N> t) {
+  return each_register(t, [](auto a) { return gn_pow2_of_rounded(a); });
+}
+template <int N>
+inline Wide<double, N> gn_exp(Wide<double, N> x) {
+  return each_register(x, [](auto a) { return gn_exp(a); });
+}
+
 namespace {
 
-// Accumulator lanes: 128 bytes whatever the level (one zmm pair, four ymm, eight xmm).
-template <typename S> using Acc = Vec<S, 128 / static_cast<int>(sizeof(S))>;
-template <typename S> using Wide = NativeVec<S>;
+// Accumulator lanes: 128 bytes whatever the level (one zmm pair, four ymm, eight xmm), held as an
+// array of registers (simd/wide.h: GCC's own 128-byte vectors go through the stack and lower the
+// SiLU's comparisons one lane at a time).
+template <typename S> using Acc = Wide<S, 128 / static_cast<int>(sizeof(S))>;
+template <typename S> using Native = NativeVec<S>;
 constexpr int64_t kPerLane = 16;
 
 // Sums of f1(i), f2(i) over [0, n); f(T, i) evaluates lanes i.. as T (Acc<S> or S).
@@ -105,12 +122,12 @@ void run_grad_sums(const S* dy, const S* x, int64_t n, S mean, S scale, S shift,
   else body(std::integral_constant<int, kGnActNone>{});
 }
 
-// Elementwise over a run: f(T, i) at Wide<S> lanes, then the scalar tail.
+// Elementwise over a run: f(T, i) at Native<S> lanes, then the scalar tail.
 template <typename S, typename F>
 inline void run_elementwise(int64_t n, F f) {
-  constexpr int L = Wide<S>::kLanes;
+  constexpr int L = Native<S>::kLanes;
   int64_t i = 0;
-  for (; i + L <= n; i += L) f(Wide<S>{}, i);
+  for (; i + L <= n; i += L) f(Native<S>{}, i);
   for (; i < n; ++i) f(S{}, i);
 }
 
@@ -166,10 +183,10 @@ inline void row_channel_sums(int64_t rows, int64_t C, F f, double* o1, double* o
       o2[c + j] = static_cast<double>(t2[j]);
     }
   };
-  constexpr int L = Wide<S>::kLanes, B = Acc<S>::kLanes;
+  constexpr int L = Native<S>::kLanes, B = Acc<S>::kLanes;
   int64_t c = 0;
   for (; c + B <= C; c += B) block(std::type_identity<Acc<S>>{}, c);
-  for (; c + L <= C; c += L) block(std::type_identity<Wide<S>>{}, c);
+  for (; c + L <= C; c += L) block(std::type_identity<Native<S>>{}, c);
   for (; c < C; ++c) block(std::type_identity<S>{}, c);
 }
 

@@ -20,6 +20,7 @@ namespace vision_ext::cpu::VE_CPU_NS {
 
 template <typename S, int N>
 struct Wide {
+  static constexpr int kLanes = N;
   static constexpr int L = lanes_of<S>() < N ? lanes_of<S>() : N;  // lanes per register
   static constexpr int R = N / L;                                  // registers
   static_assert(N % L == 0, "whole registers");
@@ -42,6 +43,24 @@ struct Wide {
   S get(int i) const { return r[i / L][i % L]; }
   void set(int i, S s) { r[i / L][i % L] = s; }
 };
+
+// The same interface as a scalar or a Vec (vec.h), so a kernel written once handles any width.
+template <typename S, int N> VE_WIDE Wide<S, N> load_lanes(const S* p, Wide<S, N>) { return Wide<S, N>::load(p); }
+template <typename S, int N> VE_WIDE void store_lanes(Wide<S, N> v, S* p) { v.store(p); }
+
+// f applied to each register of a (and b, c) as the level's Vec: a Vec function lifted to Wide.
+template <typename S, int N, typename F>
+VE_WIDE Wide<S, N> each_register(Wide<S, N> a, F f) {
+  using V = Vec<S, Wide<S, N>::L>;
+  VE_EACH_REGISTER (int i = 0; i < Wide<S, N>::R; ++i) a.r[i] = f(V(a.r[i])).v;
+  return a;
+}
+template <typename S, int N, typename F>
+VE_WIDE Wide<S, N> each_register(Wide<S, N> a, Wide<S, N> b, Wide<S, N> c, F f) {
+  using V = Vec<S, Wide<S, N>::L>;
+  VE_EACH_REGISTER (int i = 0; i < Wide<S, N>::R; ++i) a.r[i] = f(V(a.r[i]), V(b.r[i]), V(c.r[i])).v;
+  return a;
+}
 
 template <typename S, int N, typename F>
 VE_WIDE Wide<S, N> wide_map(Wide<S, N> a, Wide<S, N> b, F f) {
