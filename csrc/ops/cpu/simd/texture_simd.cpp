@@ -1,0 +1,297 @@
+// CPU kernels of the texture family, compiled once per level. LBP samples its circle for a vector
+// of pixels of a row at once (each point's floor/ceil offsets are the same for every column, only
+// the blend weights differ); GLCM counts pairs; graycoprops sums one matrix a row vector at a
+// time; HOG folds each gradient into the upper half plane and counts the bin edges below it with
+// cross products, sending the rare gradients within rounding of an edge to skimage's exact
+// atan2 test. The per-element maths is vision_ext/texture.h's. The level's table is at the end.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "isa.h"
+#include "texture_simd.h"
+#include "vec.h"
+#include "vision_ext/texture.h"
+
+namespace vision_ext::cpu::VE_CPU_NS {
+namespace {
+
+using namespace vision_ext::texture;
+
+constexpr int kLanes = lanes_of<double>();
+using D = Vec<double, kLanes>;
+using I64 = typename RawVec<int64_t, kLanes>::type;
+
+// ---- LBP ----------------------------------------------------------------------------------------
+
+struct LbpRow {
+  const double* lo[kLbpMaxPoints];  // padded row floor(y + rp), at image column 0
+  const double* hi[kLbpMaxPoints];  // padded row ceil(y + rp)
+  double dr[kLbpMaxPoints];
+  const double* centre;
+};
+
+inline D lbp_sample(const LbpRow& r, const LbpParams& p, int i, int x, D xv) {
+  const double* lo = r.lo[i] + x;
+  const double* hi = r.hi[i] + x;
+  const D dc = (xv + D(p.cp[i])) - (xv + D(static_cast<double>(p.cp_lo[i])));
+  return lbp_bilinear(D::load(lo + p.cp_lo[i]), D::load(lo + p.cp_hi[i]), D::load(hi + p.cp_lo[i]),
+                      D::load(hi + p.cp_hi[i]), D(r.dr[i]), dc);
+}
+
+inline double lbp_sample(const LbpRow& r, const LbpParams& p, int i, int x, double xd) {
+  const double* lo = r.lo[i] + x;
+  const double* hi = r.hi[i] + x;
+  const double dc = (xd + p.cp[i]) - (xd + static_cast<double>(p.cp_lo[i]));
+  return lbp_bilinear(lo[p.cp_lo[i]], lo[p.cp_hi[i]], hi[p.cp_lo[i]], hi[p.cp_hi[i]], r.dr[i], dc);
+}
+
+// kLanes pixels [x, x + kLanes) of a row.
+void lbp_block(const LbpRow& r, const LbpParams& p, int x, double* out, double* tex) {
+  const int P = p.points;
+  double xs[kLanes];
+  for (int l = 0; l < kLanes; ++l) xs[l] = static_cast<double>(x + l);
+  const D xv = D::load(xs), c = D::load(r.centre + x);
+  I64 bits = {};
+  for (int i = 0; i < P; ++i) {
+    const D t = lbp_sample(r, p, i, x, xv);
+    if (p.method == kLbpVar) t.store(tex + i * kLanes);
+    const I64 ge = (I64)((t - c).v >= 0.0);
+    bits |= ge & (I64{} + (int64_t(1) << i));
+  }
+  double var[kLanes] = {};
+  if (p.method == kLbpVar) numpy_var<D>(P, [&](int i) { return D::load(tex + i * kLanes); }).store(var);
+  for (int l = 0; l < kLanes; ++l) out[x + l] = lbp_code(static_cast<uint64_t>(bits[l]), P, p.method, var[l]);
+}
+
+void lbp_pixel(const LbpRow& r, const LbpParams& p, int x, double* out, double* tex) {
+  const int P = p.points;
+  const double xd = static_cast<double>(x), c = r.centre[x];
+  uint64_t bits = 0;
+  for (int i = 0; i < P; ++i) {
+    tex[i] = lbp_sample(r, p, i, x, xd);
+    if (tex[i] - c >= 0.0) bits |= uint64_t(1) << i;
+  }
+  const double var = p.method == kLbpVar ? numpy_var<double>(P, [&](int i) { return tex[i]; }) : 0.0;
+  out[x] = lbp_code(bits, P, p.method, var);
+}
+
+void lbp_rows(const LbpParams& p, const double* padded, double* out, int y0, int y1, double* scratch) {
+  const int64_t pw = lbp_padded_width(p);
+  const double* origin = padded + p.pad * pw + p.pad;  // image pixel (0, 0)
+  LbpRow r;
+  for (int y = y0; y < y1; ++y) {
+    for (int i = 0; i < p.points; ++i) {
+      const double rr = static_cast<double>(y) + p.rp[i];
+      const double lo = std::floor(rr), hi = std::ceil(rr);
+      r.lo[i] = origin + static_cast<int64_t>(lo) * pw;
+      r.hi[i] = origin + static_cast<int64_t>(hi) * pw;
+      r.dr[i] = rr - lo;
+    }
+    r.centre = origin + static_cast<int64_t>(y) * pw;
+    double* row = out + static_cast<int64_t>(y) * p.width;
+    int x = 0;
+    for (; x + kLanes <= p.width; x += kLanes) lbp_block(r, p, x, row, scratch);
+    for (; x < p.width; ++x) lbp_pixel(r, p, x, row, scratch);
+  }
+}
+
+// ---- GLCM ---------------------------------------------------------------------------------------
+
+template <typename S>
+void glcm_count(const S* img, int height, int width, GlcmOffset off, int levels, int32_t* hist) {
+  const int r0 = off.dr < 0 ? -off.dr : 0, r1 = off.dr > 0 ? height - off.dr : height;
+  const int c0 = off.dc < 0 ? -off.dc : 0, c1 = off.dc > 0 ? width - off.dc : width;
+  const int64_t shift = static_cast<int64_t>(off.dr) * width + off.dc;
+  for (int r = r0; r < r1; ++r) {
+    const S* a = img + static_cast<int64_t>(r) * width;
+    const S* b = a + shift;
+    for (int c = c0; c < c1; ++c) ++hist[static_cast<int64_t>(a[c]) * levels + b[c]];
+  }
+}
+
+void glcm_count_u8(const uint8_t* img, int height, int width, GlcmOffset off, int levels, int32_t* hist) {
+  glcm_count(img, height, width, off, levels, hist);
+}
+void glcm_count_i32(const int32_t* img, int height, int width, GlcmOffset off, int levels, int32_t* hist) {
+  glcm_count(img, height, width, off, levels, hist);
+}
+
+inline double hsum(D v) {
+  double a[kLanes];
+  v.store(a);
+  double s = 0.0;
+  for (int l = 0; l < kLanes; ++l) s += a[l];
+  return s;
+}
+
+void glcm_sums(const double* P, int levels, bool moments, GlcmSums* out, double* scratch) {
+  const int L = levels;
+  double* rows = scratch;     // row sums
+  double* cols = scratch + L; // column sums
+  std::memset(cols, 0, sizeof(double) * L);
+  double js[kLanes];
+  for (int l = 0; l < kLanes; ++l) js[l] = static_cast<double>(l);
+  const D jv0 = D::load(js);
+  D con(0.0), dis(0.0), hom(0.0), sq(0.0);
+  double con_s = 0, dis_s = 0, hom_s = 0, sq_s = 0, plogp = 0;
+  for (int i = 0; i < L; ++i) {
+    const double* row = P + static_cast<int64_t>(i) * L;
+    const double fi = static_cast<double>(i);
+    D rs(0.0);
+    double rs_s = 0.0;
+    int j = 0;
+    for (; j + kLanes <= L; j += kLanes) {
+      const D v = D::load(row + j);
+      const D d = D(fi) - (jv0 + D(static_cast<double>(j)));
+      const D d2 = d * d;
+      con += v * d2;
+      dis += v * D(vmax(d, -d));
+      hom += v / (D(1.0) + d2);
+      sq += v * v;
+      rs += v;
+      (D::load(cols + j) + v).store(cols + j);
+    }
+    for (; j < L; ++j) {
+      const double v = row[j], d = fi - j, d2 = d * d;
+      con_s += v * d2, dis_s += v * std::fabs(d), hom_s += v / (1.0 + d2), sq_s += v * v, rs_s += v;
+      cols[j] += v;
+    }
+    for (j = 0; j < L; ++j)
+      if (row[j] > 0.0) plogp += row[j] * std::log(row[j]);
+    rows[i] = hsum(rs) + rs_s;
+  }
+  GlcmSums s{};
+  for (int i = 0; i < L; ++i) s.total += rows[i];
+  const double S = s.total == 0.0 ? 1.0 : s.total;
+  s.contrast = hsum(con) + con_s, s.dissimilarity = hsum(dis) + dis_s, s.homogeneity = hsum(hom) + hom_s;
+  s.asm_ = hsum(sq) + sq_s, s.plogp = plogp;
+  for (int i = 0; i < L; ++i) s.mean_i += i * rows[i], s.mean_j += i * cols[i];
+  s.mean_i /= S, s.mean_j /= S;
+  for (int i = 0; i < L; ++i) {
+    s.var_i += rows[i] * (i - s.mean_i) * (i - s.mean_i);
+    s.var_j += cols[i] * (i - s.mean_j) * (i - s.mean_j);
+  }
+  s.var_i /= S, s.var_j /= S;
+  if (moments) {
+    for (int i = 0; i < L; ++i) {
+      const double* row = P + static_cast<int64_t>(i) * L;
+      D acc(0.0);
+      double acc_s = 0.0;
+      int j = 0;
+      for (; j + kLanes <= L; j += kLanes)
+        acc += D::load(row + j) * ((jv0 + D(static_cast<double>(j))) - D(s.mean_j));
+      for (; j < L; ++j) acc_s += row[j] * (j - s.mean_j);
+      s.cov += (i - s.mean_i) * (hsum(acc) + acc_s);
+    }
+    s.cov /= S;
+  }
+  *out = s;
+}
+
+// ---- HOG ----------------------------------------------------------------------------------------
+
+inline float hog_hypot(float a, float b) { return std::hypot(a, b); }
+inline double hog_hypot(double a, double b) { return std::hypot(a, b); }
+
+// skimage's centred differences of one row of the chosen channel (the channel of largest
+// magnitude per pixel, the first on ties), in S, then as doubles into gr / gc.
+template <typename S>
+void hog_gradient_row(const S* img, const HogParams& p, int y, int n, double* gr, double* gc) {
+  const int64_t plane = static_cast<int64_t>(p.height) * p.width;
+  const bool inner_row = y >= 1 && y <= p.height - 2;
+  for (int x = 0; x < n; ++x) {
+    const bool inner_col = x >= 1 && x <= p.width - 2;
+    S best_r = S(0), best_c = S(0), best_m = S(0);
+    for (int ch = 0; ch < p.channels; ++ch) {
+      const S* row = img + ch * plane + static_cast<int64_t>(y) * p.width;
+      const S r = inner_row ? S(row[x + p.width] - row[x - p.width]) : S(0);
+      const S c = inner_col ? S(row[x + 1] - row[x - 1]) : S(0);
+      if (p.channels == 1) {
+        best_r = r, best_c = c;
+        break;
+      }
+      const S m = hog_hypot(r, c);
+      if (ch == 0 || (best_m == best_m && (m != m || m > best_m))) best_r = r, best_c = c, best_m = m;
+    }
+    gr[x] = static_cast<double>(best_r);
+    gc[x] = static_cast<double>(best_c);
+  }
+}
+
+// Bins of n gradients: the vector edge count where no lane is within rounding of an edge.
+void hog_bins(const double* gr, const double* gc, int n, const HogParams& p, const HogEdgeDirections& dirs,
+              uint8_t* bins) {
+  const int nb = p.orientations;
+  int x = 0;
+  for (; x + kLanes <= n; x += kLanes) {
+    const D r = D::load(gr + x), c = D::load(gc + x);
+    const I64 flip = (I64)(r.v < 0.0) | ((I64)(r.v == 0.0) & (I64)(c.v < 0.0));
+    const D u = D((D::raw)((flip & (I64)(-c).v) | (~flip & (I64)c.v)));
+    const D v = D((D::raw)((flip & (I64)(-r).v) | (~flip & (I64)r.v)));
+    const D scale = D(vmax(r, -r)) + D(vmax(c, -c));
+    const D tol = scale * D(dirs.tol);
+    I64 amb = (I64)(v.v <= tol.v) | (I64)(scale.v != scale.v);
+    I64 count = {};
+    for (int k = 1; k < nb; ++k) {
+      const D cr = v * D(dirs.cos_e[k]) - u * D(dirs.sin_e[k]);
+      count -= (I64)(cr.v >= 0.0);
+      amb |= (I64)(D(vmax(cr, -cr)).v <= tol.v);
+    }
+    for (int l = 0; l < kLanes; ++l) {
+      if (!amb[l]) {
+        bins[x + l] = static_cast<uint8_t>(count[l]);
+      } else if (gr[x + l] == 0.0 && gc[x + l] == gc[x + l]) {
+        bins[x + l] = 0;  // atan2(+-0, c) is 0 or pi: orientation 0 after the modulo
+      } else {
+        bins[x + l] = hog_bin(gr[x + l], gc[x + l], p.edges, nb);
+      }
+    }
+  }
+  for (; x < n; ++x) bins[x] = hog_bin(gr[x], gc[x], p.edges, nb);
+}
+
+template <typename S>
+void hog_cells(const S* img, const HogParams& p, const HogEdgeDirections& dirs, int cell_row, float* hist,
+               double* scratch) {
+  const int n = p.cells_col * p.cell_cols;  // columns any cell covers
+  double* gr = scratch;
+  double* gc = scratch + p.width + 8;
+  uint8_t* bins = reinterpret_cast<uint8_t*>(scratch + 2 * (p.width + 8));
+  const int nb = p.orientations, ext_r = hog_cell_extent(p.cell_rows), ext_c = hog_cell_extent(p.cell_cols);
+  const int y0 = hog_cell_start(cell_row, p.cell_rows);
+  for (int y = y0; y < y0 + ext_r; ++y) {
+    hog_gradient_row(img, p, y, n, gr, gc);
+    hog_bins(gr, gc, n, p, dirs, bins);
+    for (int j = 0; j < p.cells_col; ++j) {
+      float* h = hist + static_cast<int64_t>(j) * nb;
+      const int x0 = hog_cell_start(j, p.cell_cols);
+      for (int x = x0; x < x0 + ext_c; ++x) {
+        const uint8_t b = bins[x];
+        if (b == kHogNoBin) continue;
+        const double m = std::hypot(gr[x], gc[x]);
+        if (b == kHogAllBins) {
+          for (int k = 0; k < nb; ++k) h[k] = hog_accumulate(h[k], m);
+        } else {
+          h[b] = hog_accumulate(h[b], m);
+        }
+      }
+    }
+  }
+}
+
+void hog_cells_f32(const float* img, const HogParams& p, const HogEdgeDirections& dirs, int cell_row, float* hist,
+                   double* scratch) {
+  hog_cells(img, p, dirs, cell_row, hist, scratch);
+}
+void hog_cells_f64(const double* img, const HogParams& p, const HogEdgeDirections& dirs, int cell_row, float* hist,
+                   double* scratch) {
+  hog_cells(img, p, dirs, cell_row, hist, scratch);
+}
+
+}  // namespace
+
+extern const TextureKernels texture = {&lbp_rows,  &glcm_count_u8, &glcm_count_i32,
+                                       &glcm_sums, &hog_cells_f32, &hog_cells_f64};
+
+}  // namespace vision_ext::cpu::VE_CPU_NS
