@@ -92,11 +92,11 @@ inline std::vector<GlcmOffset> glcm_offsets(at::ArrayRef<double> distances, at::
   std::vector<GlcmOffset> offs;
   for (double d : distances)
     for (double a : angles) {
-      const double r = std::sin(a) * d + 0.5, c = std::cos(a) * d + 0.5;
+      const double r = std::round(std::sin(a) * d), c = std::round(std::cos(a) * d);  // C round, as skimage
       TORCH_CHECK(std::isfinite(r) && std::isfinite(c) && std::fabs(r) < 1e9 && std::fabs(c) < 1e9,
                   "graycomatrix: distances and angles must be finite (offsets below 1e9 pixels), got distance ", d,
                   " angle ", a);
-      const int dr = static_cast<int>(r), dc = static_cast<int>(c);  // C truncation, as skimage
+      const int dr = static_cast<int>(r), dc = static_cast<int>(c);
       offs.push_back(GlcmOffset{dr, dc});
     }
   return offs;  // index d * na + a: the (distance, angle) axes of the output, flattened
@@ -153,6 +153,7 @@ inline HogParams hog_params(const at::Tensor& img, int64_t orientations, at::Int
               ": cells_per_block must be two integers >= 1 (rows, cols), got ", cpb);
   TORCH_CHECK(norm >= kHogL1 && norm <= kHogL2Hys, op, ": block_norm must be 0..3 (L1, L1-sqrt, L2, L2-Hys), got ",
               norm);
+  TORCH_CHECK(ppc[0] * ppc[1] < (int64_t(1) << 24), op, ": a cell must have fewer than 2^24 pixels, got ", ppc);
   TORCH_CHECK(!visualize || (ppc[0] >= 2 && ppc[1] >= 2), op,
               ": visualize needs pixels_per_cell >= 2 in both directions (the drawn radius is min(cell) // 2 - 1), "
               "got ", ppc);
@@ -170,7 +171,7 @@ inline HogParams hog_params(const at::Tensor& img, int64_t orientations, at::Int
               ") is too small for pixels_per_cell ", ppc, " and cells_per_block ", cpb, "; it needs at least ",
               cpb[0] * ppc[0], " rows and ", cpb[1] * ppc[1], " cols");
   p.norm = static_cast<int>(norm);
-  for (int i = 0; i <= p.orientations; ++i) p.edges[i] = static_cast<float>(180.0 / p.orientations * i);
+  for (int i = 0; i <= p.orientations; ++i) p.edges[i] = 180.0 / p.orientations * i;
   return p;
 }
 

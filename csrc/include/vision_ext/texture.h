@@ -56,10 +56,24 @@ VE_HD int ctz64(uint64_t v) {  // v != 0
 #endif
 }
 
+// skimage's var: the biased variance of the P samples from running sums, (sum t^2 - (sum t)^2 / P) / P.
+template <typename T, typename At>
+VE_HD T lbp_variance(int P, At at) {
+  T s = T(0.0), q = T(0.0);
+  for (int i = 0; i < P; ++i) {
+    const T t = at(i);
+    s = s + t;
+    q = q + t * t;
+  }
+  const T n = T(static_cast<double>(P));
+  return (q - (s * s) / n) / n;
+}
+
 // The code of one pixel from its bits (bit i: sample i >= centre) and, for var, the samples'
-// variance. "changes" is skimage's: the P - 1 neighbouring pairs, not wrapping around.
+// variance (the code is the variance itself, NaN when it is 0). "changes" is skimage's: the P - 1 neighbouring pairs, not wrapping around.
 VE_HD double lbp_code(uint64_t bits, int P, int method, double var) {
   const uint64_t all = P == 64 ? ~uint64_t(0) : ((uint64_t(1) << P) - 1);
+  if (method == kLbpVar) return var != 0.0 ? var : NAN;
   if (method == kLbpDefault) return static_cast<double>(bits);
   if (method == kLbpRor) {
     uint64_t v = bits, best = bits;
@@ -80,9 +94,7 @@ VE_HD double lbp_code(uint64_t bits, int P, int method, double var) {
     const int rot = first_one == 0 ? ones - first_zero : P - first_one;
     return 1.0 + static_cast<double>(ones - 1) * P + rot;
   }
-  const double code = changes <= 2 ? static_cast<double>(ones) : static_cast<double>(P + 1);
-  if (method == kLbpVar) return var != 0.0 ? code / var : NAN;
-  return code;
+  return changes <= 2 ? static_cast<double>(ones) : static_cast<double>(P + 1);
 }
 
 // ---- numpy's summation order --------------------------------------------------------------------
@@ -143,17 +155,6 @@ VE_HD T numpy_sum(int n, At at) {
   }
 }
 
-// np.var of n values (population): the mean by numpy_sum, then the mean of the squared deviations.
-template <typename T, typename At>
-VE_HD T numpy_var(int n, At at) {
-  const T mean = numpy_sum<T>(n, at) / T(static_cast<double>(n));
-  return numpy_sum<T>(n, [&](int i) {
-           const T d = at(i) - mean;
-           return d * d;
-         }) /
-         T(static_cast<double>(n));
-}
-
 // ---- grey-level co-occurrence -------------------------------------------------------------------
 
 constexpr int64_t kGlcmMaxLevels = 65536;
@@ -172,7 +173,7 @@ enum GlcmProp : int {
   kGlcmPropCount
 };
 
-// skimage's pixel offset of one (distance, angle): <int>(sin(angle) * d + 0.5) rows, cos for columns.
+// skimage's pixel offset of one (distance, angle): round(sin(angle) * d) rows, round(cos(angle) * d) columns.
 struct GlcmOffset {
   int dr, dc;
 };
@@ -221,13 +222,11 @@ struct HogParams {
   int block_rows, block_cols;  // cells per block
   int blocks_row, blocks_col;  // number of blocks
   int norm;
-  float edges[kHogMaxOrientations + 1];  // bin i is [edges[i], edges[i + 1]): skimage's float32 limits
+  double edges[kHogMaxOrientations + 1];  // bin i is [edges[i], edges[i + 1]): skimage's 180. / n * i
 };
 
-// Pixel rows / columns of cell index k: skimage's range(-c/2, c/2) around the centre c/2 + k*c
-// (odd cells lose their last row / column, as in skimage).
+// Pixel rows / columns of cell index k: skimage's range(-(c/2), (c+1)/2) around the centre c/2 + k*c.
 VE_HD int hog_cell_start(int k, int c) { return k * c; }
-VE_HD int hog_cell_extent(int c) { return 2 * (c / 2); }
 
 // np.arctan2(gr, gc) * (180 / np.pi) % 180, with numpy's floor-modulo.
 VE_HD double hog_orientation(double gr, double gc) {
@@ -242,25 +241,30 @@ VE_HD double hog_orientation(double gr, double gc) {
 }
 
 // The bin of an orientation by skimage's tests (o < edges[i + 1] and o >= edges[i]).
-VE_HD uint8_t hog_bin_of(double o, const float* edges, int n) {
+VE_HD uint8_t hog_bin_of(double o, const double* edges, int n) {
   if (o != o) return kHogAllBins;
   const double width = 180.0 / n;
   int i = static_cast<int>(o / width);
   i = i < 0 ? 0 : (i >= n ? n - 1 : i);
-  while (i > 0 && o < static_cast<double>(edges[i])) --i;
-  while (i < n - 1 && o >= static_cast<double>(edges[i + 1])) ++i;
-  if (o < static_cast<double>(edges[i + 1]) && o >= static_cast<double>(edges[i])) return static_cast<uint8_t>(i);
+  while (i > 0 && o < edges[i]) --i;
+  while (i < n - 1 && o >= edges[i + 1]) ++i;
+  if (o < edges[i + 1] && o >= edges[i]) return static_cast<uint8_t>(i);
   return kHogNoBin;
 }
 
 // The exact bin of a gradient (gr, gc) (rows, columns), as skimage computes it.
-VE_HD uint8_t hog_bin(double gr, double gc, const float* edges, int n) {
+VE_HD uint8_t hog_bin(double gr, double gc, const double* edges, int n) {
   return hog_bin_of(hog_orientation(gr, gc), edges, n);
 }
 
 // skimage's cell_hog accumulation: a float32 total, each magnitude added in double.
 VE_HD float hog_accumulate(float total, double magnitude) {
   return static_cast<float>(static_cast<double>(total) + magnitude);
+}
+
+// The cell's histogram value: the float32 total over the cell's pixel count, a float32 division.
+VE_HD float hog_cell_value(float total, int cell_rows, int cell_cols) {
+  return total / static_cast<float>(cell_rows * cell_cols);
 }
 
 // One normalised block in place: v holds n values (row, column, orientation order) as doubles.

@@ -45,7 +45,7 @@ __global__ void lbp_kernel(const double* __restrict__ padded, long long batch, L
       tex[i] = lbp_bilinear(a[p.cp_lo[i]], a[p.cp_hi[i]], b[p.cp_lo[i]], b[p.cp_hi[i]], dr, dc);
       if (tex[i] - c >= 0.0) bits |= uint64_t(1) << i;
     }
-    const double var = p.method == kLbpVar ? numpy_var<double>(p.points, [&](int i) { return tex[i]; }) : 0.0;
+    const double var = p.method == kLbpVar ? lbp_variance<double>(p.points, [&](int i) { return tex[i]; }) : 0.0;
     out[idx] = lbp_code(bits, p.points, p.method, var);
   }
 }
@@ -167,8 +167,8 @@ __global__ void hog_cells_kernel(const uint8_t* __restrict__ bins, const double*
     float acc[kHogMaxOrientations];
     for (int k = 0; k < p.orientations; ++k) acc[k] = 0.0f;
     const int y0 = hog_cell_start(cr, p.cell_rows), x0 = hog_cell_start(cc, p.cell_cols);
-    for (int y = y0; y < y0 + hog_cell_extent(p.cell_rows); ++y)
-      for (int x = x0; x < x0 + hog_cell_extent(p.cell_cols); ++x) {
+    for (int y = y0; y < y0 + p.cell_rows; ++y)
+      for (int x = x0; x < x0 + p.cell_cols; ++x) {
         const long long o = n * area + static_cast<long long>(y) * wc + x;
         const uint8_t b = bins[o];
         if (b == kHogNoBin) continue;
@@ -178,7 +178,7 @@ __global__ void hog_cells_kernel(const uint8_t* __restrict__ bins, const double*
           acc[b] = hog_accumulate(acc[b], mags[o]);
         }
       }
-    for (int k = 0; k < p.orientations; ++k) hist[idx * p.orientations + k] = acc[k];
+    for (int k = 0; k < p.orientations; ++k) hist[idx * p.orientations + k] = hog_cell_value(acc[k], p.cell_rows, p.cell_cols);
   }
 }
 

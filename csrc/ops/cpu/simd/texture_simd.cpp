@@ -60,7 +60,7 @@ void lbp_block(const LbpRow& r, const LbpParams& p, int x, double* out, double* 
     bits |= ge & (I64{} + (int64_t(1) << i));
   }
   double var[kLanes] = {};
-  if (p.method == kLbpVar) numpy_var<D>(P, [&](int i) { return D::load(tex + i * kLanes); }).store(var);
+  if (p.method == kLbpVar) lbp_variance<D>(P, [&](int i) { return D::load(tex + i * kLanes); }).store(var);
   for (int l = 0; l < kLanes; ++l) out[x + l] = lbp_code(static_cast<uint64_t>(bits[l]), P, p.method, var[l]);
 }
 
@@ -72,7 +72,7 @@ void lbp_pixel(const LbpRow& r, const LbpParams& p, int x, double* out, double* 
     tex[i] = lbp_sample(r, p, i, x, xd);
     if (tex[i] - c >= 0.0) bits |= uint64_t(1) << i;
   }
-  const double var = p.method == kLbpVar ? numpy_var<double>(P, [&](int i) { return tex[i]; }) : 0.0;
+  const double var = p.method == kLbpVar ? lbp_variance<double>(P, [&](int i) { return tex[i]; }) : 0.0;
   out[x] = lbp_code(bits, P, p.method, var);
 }
 
@@ -258,7 +258,7 @@ void hog_cells(const S* img, const HogParams& p, const HogEdgeDirections& dirs, 
   double* gr = scratch;
   double* gc = scratch + p.width + 8;
   uint8_t* bins = reinterpret_cast<uint8_t*>(scratch + 2 * (p.width + 8));
-  const int nb = p.orientations, ext_r = hog_cell_extent(p.cell_rows), ext_c = hog_cell_extent(p.cell_cols);
+  const int nb = p.orientations, ext_r = p.cell_rows, ext_c = p.cell_cols;
   const int y0 = hog_cell_start(cell_row, p.cell_rows);
   for (int y = y0; y < y0 + ext_r; ++y) {
     hog_gradient_row(img, p, y, n, gr, gc);
@@ -278,6 +278,7 @@ void hog_cells(const S* img, const HogParams& p, const HogEdgeDirections& dirs, 
       }
     }
   }
+  for (int k = 0; k < p.cells_col * nb; ++k) hist[k] = hog_cell_value(hist[k], p.cell_rows, p.cell_cols);
 }
 
 void hog_cells_f32(const float* img, const HogParams& p, const HogEdgeDirections& dirs, int cell_row, float* hist,
