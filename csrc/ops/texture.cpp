@@ -19,3 +19,10 @@ TORCH_LIBRARY_FRAGMENT(vision_ext, m) {
   m.def("hog(Tensor image, int orientations, int[] pixels_per_cell, int[] cells_per_block, int block_norm, "
         "bool transform_sqrt, bool visualize) -> (Tensor, Tensor)");
 }
+
+// Not differentiable (comparisons, counts, hard orientation bins): autograd passes through, so the
+// outputs never require grad (instead of carrying a grad_fn that fails on backward).
+TORCH_LIBRARY_IMPL(vision_ext, Autograd, m) {
+  for (const char* op : {"local_binary_pattern", "graycomatrix", "graycoprops", "hog"})
+    m.impl(op, torch::CppFunction::makeFallthrough());
+}

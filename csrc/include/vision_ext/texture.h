@@ -252,6 +252,34 @@ VE_HD uint8_t hog_bin_of(double o, const double* edges, int n) {
   return kHogNoBin;
 }
 
+// np.hypot is glibc's hypot; its common case (ax = max(|x|, |y|) <= 2^511 and ay = min >= 2^-511)
+// is one sqrt and a correction step, written here in glibc's order so vectors and CUDA give its
+// bits (ax, ay as lanes; the caller routes the other cases to hypot itself).
+VE_HD double sqrt_of(double v) { return sqrt(v); }
+VE_HD bool le_of(double a, double b) { return a <= b; }
+VE_HD double select_of(bool m, double a, double b) { return m ? a : b; }
+
+// T is double or a lane vector with sqrt_of / le_of / select_of found by argument-dependent lookup.
+template <typename T>
+VE_HD T glibc_hypot_kernel(T ax, T ay) {
+  const T h = sqrt_of(ax * ax + ay * ay);
+  const T two(2.0), four(4.0);
+  const T d1 = h - ay, d2 = h - ax;
+  const T t1a = ax * (two * d1 - ax), t2a = (d1 - two * (ax - ay)) * d1;
+  const T t1b = two * d2 * (ax - two * ay), t2b = (four * d2 - ay) * ay + d2 * d2;
+  const auto near = le_of(h, two * ay);
+  const T t1 = select_of(near, t1a, t1b), t2 = select_of(near, t2a, t2b);
+  return h - (t1 + t2) / (two * h);
+}
+
+// glibc's hypot for doubles: the kernel above in its common case, hypot otherwise.
+VE_HD double hog_hypot(double x, double y) {
+  const double ax = fabs(x) < fabs(y) ? fabs(y) : fabs(x), ay = fabs(x) < fabs(y) ? fabs(x) : fabs(y);
+  if (!(ax <= 0x1p+511) || (ay < 0x1p-511 && ay != 0.0)) return hypot(x, y);
+  if (ay <= ax * 0x1p-54) return ax + ay;
+  return glibc_hypot_kernel(ax, ay);
+}
+
 // The exact bin of a gradient (gr, gc) (rows, columns), as skimage computes it.
 VE_HD uint8_t hog_bin(double gr, double gc, const double* edges, int n) {
   return hog_bin_of(hog_orientation(gr, gc), edges, n);

@@ -151,7 +151,7 @@ __global__ void hog_pixels_kernel(const S* __restrict__ img, long long batch, Ho
     }
     const double gr = static_cast<double>(best_r), gc = static_cast<double>(best_c);
     bins[idx] = gr == 0.0 && gc == gc ? uint8_t(0) : hog_bin(gr, gc, p.edges, p.orientations);
-    mags[idx] = hypot(gr, gc);
+    mags[idx] = hog_hypot(gr, gc);
   }
 }
 

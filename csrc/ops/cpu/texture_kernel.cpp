@@ -86,7 +86,7 @@ void props_cpu(const at::Tensor& m, const std::vector<int64_t>& props, at::Tenso
   double* dst = out.data_ptr<double>();
   const auto kernel = cpu::texture_kernels().glcm_sums;
   at::parallel_for(0, N * K, kGrain, [&](int64_t i0, int64_t i1) {
-    std::vector<double> scratch(static_cast<size_t>(2 * L + 16));
+    std::vector<double> scratch(static_cast<size_t>(4 * L + 16));
     for (int64_t i = i0; i < i1; ++i) {
       GlcmSums s;
       kernel(src + i * L * L, static_cast<int>(L), moments, &s, scratch.data());
@@ -115,7 +115,7 @@ void hog_cpu_typed(const at::Tensor& img, const HogParams& p, at::Tensor& featur
   const S* src = img.data_ptr<S>();
   const auto& k = cpu::texture_kernels();
   at::parallel_for(0, b * p.cells_row, kGrain, [&](int64_t i0, int64_t i1) {
-    std::vector<double> scratch(static_cast<size_t>(3 * (p.width + 8) + 64));
+    std::vector<double> scratch(static_cast<size_t>(4 * (p.width + 8) + 64));
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n = i / p.cells_row, r = i % p.cells_row;
       float* h = hist.data() + i * row_cells;

@@ -14,13 +14,30 @@
 #include "vision_ext/texture.h"
 
 namespace vision_ext::cpu::VE_CPU_NS {
+
+using TextureLanes = Vec<double, lanes_of<double>()>;
+using TextureMask = typename RawVec<int64_t, lanes_of<double>()>::type;
+
+// Lane helpers of the shared maths, found by argument-dependent lookup from vision_ext/texture.h
+// (so they live in the level's namespace, next to Vec).
+inline TextureLanes sqrt_of(TextureLanes v) {
+  TextureLanes r;
+  for (int l = 0; l < TextureLanes::kLanes; ++l) r.v[l] = __builtin_sqrt(v.v[l]);  // GCC emits the vector sqrt
+  return r;
+}
+inline TextureMask le_of(TextureLanes a, TextureLanes b) { return (TextureMask)(a.v <= b.v); }
+inline TextureLanes select_of(TextureMask m, TextureLanes a, TextureLanes b) {
+  return TextureLanes((TextureLanes::raw)((m & (TextureMask)a.v) | (~m & (TextureMask)b.v)));
+}
+inline TextureLanes abs_of(TextureLanes v) { return TextureLanes(vmax(v, -v)); }
+
 namespace {
 
 using namespace vision_ext::texture;
 
-constexpr int kLanes = lanes_of<double>();
-using D = Vec<double, kLanes>;
-using I64 = typename RawVec<int64_t, kLanes>::type;
+constexpr int kLanes = TextureLanes::kLanes;
+using D = TextureLanes;
+using I64 = TextureMask;
 
 // ---- LBP ----------------------------------------------------------------------------------------
 
@@ -117,6 +134,23 @@ void glcm_count_i32(const int32_t* img, int height, int width, GlcmOffset off, i
   glcm_count(img, height, width, off, levels, hist);
 }
 
+// Natural log of normal positive lanes: x = 2^e m with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(s),
+// s = (m - 1) / (m + 1), |s| < 0.172, summed to s^23 (a few ulps; graycoprops' entropy is compared
+// with numpy to rtol 1e-11). The caller keeps zero, subnormal and non-finite lanes out.
+inline D log_of(D x) {
+  const I64 bits = (I64)x.v;
+  I64 e = ((bits >> 52) & (I64{} + 0x7ff)) - (I64{} + 1023);
+  D m = D((D::raw)((bits & (I64{} + 0x000fffffffffffffLL)) | (I64{} + 0x3ff0000000000000LL)));
+  const I64 big = (I64)(m.v > 1.4142135623730951);
+  m = select_of(big, m * D(0.5), m);
+  e -= big;  // big is -1 where set
+  const D s = (m - D(1.0)) / (m + D(1.0)), s2 = s * s;
+  D p(1.0 / 23);
+  for (int k = 10; k >= 0; --k) p = p * s2 + D(1.0 / (2 * k + 1));
+  const D ed = D(__builtin_convertvector(e, D::raw));
+  return ed * D(0.6931471805599453) + (D(2.0) * s * p + ed * D(2.3190468138462996e-17));
+}
+
 inline double hsum(D v) {
   double a[kLanes];
   v.store(a);
@@ -133,7 +167,12 @@ void glcm_sums(const double* P, int levels, bool moments, GlcmSums* out, double*
   double js[kLanes];
   for (int l = 0; l < kLanes; ++l) js[l] = static_cast<double>(l);
   const D jv0 = D::load(js);
-  D con(0.0), dis(0.0), hom(0.0), sq(0.0);
+  double* hw = scratch + 2 * L;  // hw[(L - 1 - i) + j] = 1 / (1 + (i - j)^2)
+  for (int m = 0; m < 2 * L - 1; ++m) {
+    const double d = static_cast<double>(L - 1 - m);
+    hw[m] = 1.0 / (1.0 + d * d);
+  }
+  D con(0.0), dis(0.0), hom(0.0), sq(0.0), pl(0.0);
   double con_s = 0, dis_s = 0, hom_s = 0, sq_s = 0, plogp = 0;
   for (int i = 0; i < L; ++i) {
     const double* row = P + static_cast<int64_t>(i) * L;
@@ -146,26 +185,32 @@ void glcm_sums(const double* P, int levels, bool moments, GlcmSums* out, double*
       const D d = D(fi) - (jv0 + D(static_cast<double>(j)));
       const D d2 = d * d;
       con += v * d2;
-      dis += v * D(vmax(d, -d));
-      hom += v / (D(1.0) + d2);
+      dis += v * abs_of(d);
+      hom += v * D::load(hw + (L - 1 - i) + j);
       sq += v * v;
       rs += v;
       (D::load(cols + j) + v).store(cols + j);
+      const I64 normal = (I64)(v.v >= 2.2250738585072014e-308) & (I64)(v.v <= 1.7976931348623157e308);
+      pl += select_of(normal, v * log_of(select_of(normal, v, D(1.0))), D(0.0));
+      const I64 odd = ~normal & ~(I64)(v.v == 0.0);
+      for (int l = 0; l < kLanes; ++l)
+        if (odd[l]) plogp += v.v[l] * std::log(v.v[l]);  // subnormal, negative (NaN), inf, NaN
     }
+    int tail = j;
     for (; j < L; ++j) {
       const double v = row[j], d = fi - j, d2 = d * d;
       con_s += v * d2, dis_s += v * std::fabs(d), hom_s += v / (1.0 + d2), sq_s += v * v, rs_s += v;
       cols[j] += v;
     }
-    for (j = 0; j < L; ++j)
-      if (row[j] > 0.0) plogp += row[j] * std::log(row[j]);
+    for (int t = tail; t < L; ++t)
+      if (row[t] != 0.0) plogp += row[t] * std::log(row[t]);
     rows[i] = hsum(rs) + rs_s;
   }
   GlcmSums s{};
   for (int i = 0; i < L; ++i) s.total += rows[i];
   const double S = s.total == 0.0 ? 1.0 : s.total;
   s.contrast = hsum(con) + con_s, s.dissimilarity = hsum(dis) + dis_s, s.homogeneity = hsum(hom) + hom_s;
-  s.asm_ = hsum(sq) + sq_s, s.plogp = plogp;
+  s.asm_ = hsum(sq) + sq_s, s.plogp = plogp + hsum(pl);
   for (int i = 0; i < L; ++i) s.mean_i += i * rows[i], s.mean_j += i * cols[i];
   s.mean_i /= S, s.mean_j /= S;
   for (int i = 0; i < L; ++i) {
@@ -251,25 +296,44 @@ void hog_bins(const double* gr, const double* gc, int n, const HogParams& p, con
   for (; x < n; ++x) bins[x] = hog_bin(gr[x], gc[x], p.edges, nb);
 }
 
+// np.hypot of n gradients: glibc's common case on vectors, hypot itself for the other lanes.
+void hog_magnitudes(const double* gr, const double* gc, int n, double* mag) {
+  int x = 0;
+  for (; x + kLanes <= n; x += kLanes) {
+    const D r = abs_of(D::load(gr + x)), c = abs_of(D::load(gc + x));
+    const I64 rbig = (I64)(r.v > c.v);
+    const D ax = select_of(rbig, r, c), ay = select_of(rbig, c, r);
+    const I64 common = (I64)(ax.v <= 0x1p+511) & ((I64)(ay.v >= 0x1p-511) | (I64)(ay.v == 0.0));
+    const I64 tiny = (I64)(ay.v <= (ax * D(0x1p-54)).v);
+    D m = select_of(tiny, ax + ay, glibc_hypot_kernel(ax, select_of(tiny, ax, ay)));
+    m.store(mag + x);
+    for (int l = 0; l < kLanes; ++l)
+      if (!common[l]) mag[x + l] = std::hypot(gr[x + l], gc[x + l]);
+  }
+  for (; x < n; ++x) mag[x] = hog_hypot(gr[x], gc[x]);
+}
+
 template <typename S>
 void hog_cells(const S* img, const HogParams& p, const HogEdgeDirections& dirs, int cell_row, float* hist,
                double* scratch) {
   const int n = p.cells_col * p.cell_cols;  // columns any cell covers
   double* gr = scratch;
   double* gc = scratch + p.width + 8;
-  uint8_t* bins = reinterpret_cast<uint8_t*>(scratch + 2 * (p.width + 8));
+  double* mag = scratch + 2 * (p.width + 8);
+  uint8_t* bins = reinterpret_cast<uint8_t*>(scratch + 3 * (p.width + 8));
   const int nb = p.orientations, ext_r = p.cell_rows, ext_c = p.cell_cols;
   const int y0 = hog_cell_start(cell_row, p.cell_rows);
   for (int y = y0; y < y0 + ext_r; ++y) {
     hog_gradient_row(img, p, y, n, gr, gc);
     hog_bins(gr, gc, n, p, dirs, bins);
+    hog_magnitudes(gr, gc, n, mag);
     for (int j = 0; j < p.cells_col; ++j) {
       float* h = hist + static_cast<int64_t>(j) * nb;
       const int x0 = hog_cell_start(j, p.cell_cols);
       for (int x = x0; x < x0 + ext_c; ++x) {
         const uint8_t b = bins[x];
         if (b == kHogNoBin) continue;
-        const double m = std::hypot(gr[x], gc[x]);
+        const double m = mag[x];
         if (b == kHogAllBins) {
           for (int k = 0; k < nb; ++k) h[k] = hog_accumulate(h[k], m);
         } else {

@@ -27,11 +27,11 @@ struct TextureKernels {
   void (*glcm_count_i32)(const int32_t* img, int height, int width, texture::GlcmOffset off, int levels,
                          int32_t* hist);
   // The sums of one contiguous levels x levels matrix (correlation / variance need both passes;
-  // `moments` = false skips the covariance pass). scratch: 2 * levels doubles.
+  // `moments` = false skips the covariance pass). scratch: 4 * levels doubles.
   void (*glcm_sums)(const double* P, int levels, bool moments, texture::GlcmSums* out, double* scratch);
   // HOG cell histograms of cell row `cell_row` of one image (channels x height x width planes of S):
   // gradients, the per-pixel channel of largest magnitude, bins and the float32 cell totals into
-  // hist (cells_col x orientations, zeroed by the caller). scratch: 4 * width + 64 doubles.
+  // hist (cells_col x orientations, zeroed by the caller). scratch: 4 * (width + 8) doubles.
   void (*hog_cells_f32)(const float* img, const texture::HogParams& p, const HogEdgeDirections& dirs, int cell_row,
                         float* hist, double* scratch);
   void (*hog_cells_f64)(const double* img, const texture::HogParams& p, const HogEdgeDirections& dirs, int cell_row,
