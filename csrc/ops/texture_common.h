@@ -181,9 +181,10 @@ inline at::Tensor hog_image_planes(const at::Tensor& image) {
               ": image must have shape (C, H, W) or (B, C, H, W) (use vision_ext.features.hog for (H, W) and "
               "channel_axis), got ",
               image.sizes());
-  TORCH_CHECK(image.scalar_type() == at::kFloat || image.scalar_type() == at::kDouble, op,
-              ": image dtype must be float32 or float64 (skimage's float type: float64 for integer images), got ",
-              image.scalar_type());
+  const auto st = image.scalar_type();
+  TORCH_CHECK(st == at::kFloat || st == at::kDouble || st == at::kByte, op,
+              ": image dtype must be uint8, float32 or float64 (uint8 is read as skimage's float64 image; "
+              "convert other types with image.double()), got ", st);
   at::Tensor t = image.dim() == 3 ? image.unsqueeze(0) : image;
   TORCH_CHECK(t.size(1) >= 1, op, ": image must have at least one channel, got ", image.sizes());
   TORCH_CHECK(t.size(2) < (int64_t(1) << 30) && t.size(3) < (int64_t(1) << 30), op,
@@ -258,11 +259,12 @@ std::tuple<at::Tensor, at::Tensor> hog_op(const at::Tensor& image, int64_t orien
   at::Tensor t = hog_image_planes(image);
   const HogParams p = hog_params(t, orientations, ppc, cpb, block_norm, visualize);
   typename D::Guard guard(image.device());
-  if (transform_sqrt) t = t.sqrt();
+  if (transform_sqrt) t = (t.scalar_type() == at::kByte ? t.to(at::kDouble) : t).sqrt();
   const int64_t b = t.size(0);
+  const auto out_opts = t.options().dtype(t.scalar_type() == at::kByte ? at::kDouble : t.scalar_type());
   at::Tensor features = at::empty({b, p.blocks_row, p.blocks_col, p.block_rows, p.block_cols, p.orientations},
-                                  t.options());
-  at::Tensor vis = visualize ? at::zeros({b, p.height, p.width}, t.options()) : at::empty({0}, t.options());
+                                  out_opts);
+  at::Tensor vis = visualize ? at::zeros({b, p.height, p.width}, out_opts) : at::empty({0}, out_opts);
   if (b > 0) D::hog(t, p, features, vis, visualize);
   if (image.dim() == 3) {
     features = features.squeeze(0);

@@ -29,6 +29,7 @@ def test_opcheck():
     f = img.double()[None]
     torch.library.opcheck(ops.hog.default, (f, 9, [8, 8], [2, 2], 3, False, True))
     torch.library.opcheck(ops.hog.default, (f.float().repeat(2, 1, 1)[:, None], 6, [6, 5], [1, 2], 0, True, False))
+    torch.library.opcheck(ops.hog.default, (img[None], 9, [4, 4], [2, 2], 2, True, True))
 
 
 def _same_at_every_level(fn):
@@ -105,8 +106,8 @@ def test_raw_errors():
         ops.graycomatrix(img, [1.0], [0.0], 0, False, False)
     with pytest.raises(RuntimeError, match="prop index"):
         ops.graycoprops(torch.zeros(4, 4, 1, 1), [10])
-    with pytest.raises(RuntimeError, match="float32 or float64"):
-        ops.hog(img[None], 9, [8, 8], [1, 1], 3, False, False)
+    with pytest.raises(RuntimeError, match="uint8, float32 or float64"):
+        ops.hog(img[None].short(), 9, [8, 8], [1, 1], 3, False, False)
     with pytest.raises(RuntimeError, match="block_norm"):
         ops.hog(img[None].double(), 9, [8, 8], [1, 1], 5, False, False)
     with pytest.raises(RuntimeError, match="cells_per_block"):

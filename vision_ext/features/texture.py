@@ -150,7 +150,8 @@ def _hog_planes(image: ImageLike, channel_axis: Optional[int]) -> Tuple[Tensor, 
     if spatial != 2:
         raise ValueError("Only images with two spatial dimensions are supported. If using with color/multichannel "
                          f"images, specify `channel_axis` (got shape {tuple(t.shape)}, channel_axis={channel_axis}).")
-    t = t.to(dtype)
+    if t.dtype != torch.uint8:  # the op reads uint8 as the float64 image skimage makes of it
+        t = t.to(dtype)
     if single:
         t = t.unsqueeze(0)
     if channel_axis is None:

@@ -75,8 +75,9 @@ def _hog_fake(image, orientations, pixels_per_cell, cells_per_block, block_norm,
     br, bc = nr - cells_per_block[0] + 1, nc - cells_per_block[1] + 1
     torch._check(br > 0 and bc > 0, lambda: "hog: the image is too small for pixels_per_cell and cells_per_block")
     lead = (image.shape[0],) if image.dim() == 4 else ()
-    feats = image.new_empty(lead + (br, bc, cells_per_block[0], cells_per_block[1], orientations))
-    vis = image.new_empty(lead + (h, w)) if visualize else image.new_empty((0,))
+    dtype = torch.float64 if image.dtype == torch.uint8 else image.dtype
+    feats = image.new_empty(lead + (br, bc, cells_per_block[0], cells_per_block[1], orientations), dtype=dtype)
+    vis = image.new_empty(lead + (h, w) if visualize else (0,), dtype=dtype)
     return feats, vis
 
 

@@ -27,8 +27,8 @@ struct LbpParams {
   int cp_lo[kLbpMaxPoints], cp_hi[kLbpMaxPoints];  // floor / ceil of cp (whole for every column)
 };
 
-inline int64_t lbp_padded_width(const LbpParams& p) { return p.width + 2 * static_cast<int64_t>(p.pad); }
-inline int64_t lbp_padded_plane(const LbpParams& p) {
+VE_HD int64_t lbp_padded_width(const LbpParams& p) { return p.width + 2 * static_cast<int64_t>(p.pad); }
+VE_HD int64_t lbp_padded_plane(const LbpParams& p) {
   return (p.height + 2 * static_cast<int64_t>(p.pad)) * lbp_padded_width(p);
 }
 
@@ -224,6 +224,10 @@ struct HogParams {
   int norm;
   double edges[kHogMaxOrientations + 1];  // bin i is [edges[i], edges[i + 1]): skimage's 180. / n * i
 };
+
+// The type skimage computes an image's gradients in: its float type (uint8 images are float64).
+template <typename S> struct HogGradient { using type = S; };
+template <> struct HogGradient<uint8_t> { using type = double; };
 
 // Pixel rows / columns of cell index k: skimage's range(-(c/2), (c+1)/2) around the centre c/2 + k*c.
 VE_HD int hog_cell_start(int k, int c) { return k * c; }

@@ -36,8 +36,9 @@ cudaError_t launch_glcm_finish(const int32_t* hist, long long batch, int K, int 
 cudaError_t launch_glcm_props(const double* m, long long count, int K, int levels, const GlcmPropList& props,
                               double* out, cudaStream_t stream);
 
-// HOG of batch images (channels x height x width of float (is_f32) or double):
-// features (batch, blocks_row, blocks_col, block_rows, block_cols, orientations) of the image type;
+// HOG of batch images (channels x height x width of `kind`: 0 double, 1 float, 2 uint8):
+// features (batch, blocks_row, blocks_col, block_rows, block_cols, orientations) of the image's
+// float type (double for uint8);
 // vis (batch, height, width) zeroed by the caller or null; work buffers from texture_hog_workspace.
 struct HogWorkspace {
   uint8_t* bins;     // batch * cells_row * cell_rows * cells_col * cell_cols
@@ -47,7 +48,7 @@ struct HogWorkspace {
   const double* line_dr;  // orientations: radius * sin / cos of each bin's middle angle
   const double* line_dc;
 };
-cudaError_t launch_hog(const void* img, bool is_f32, long long batch, const texture::HogParams& p,
+cudaError_t launch_hog(const void* img, int kind, long long batch, const texture::HogParams& p,
                        const HogWorkspace& ws, void* features, void* vis, cudaStream_t stream);
 
 }  // namespace vision_ext

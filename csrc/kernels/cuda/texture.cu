@@ -141,12 +141,13 @@ __global__ void hog_pixels_kernel(const S* __restrict__ img, long long batch, Ho
     const long long n = idx / area;
     const int y = static_cast<int>((idx % area) / wc), x = static_cast<int>(idx % wc);
     const bool inner_row = y >= 1 && y <= p.height - 2, inner_col = x >= 1 && x <= p.width - 2;
-    S best_r = S(0), best_c = S(0), best_m = S(0);
+    using G = typename HogGradient<S>::type;
+    G best_r = G(0), best_c = G(0), best_m = G(0);
     for (int ch = 0; ch < p.channels; ++ch) {
       const S* row = img + (n * p.channels + ch) * plane + static_cast<long long>(y) * p.width;
-      const S r = inner_row ? S(row[x + p.width] - row[x - p.width]) : S(0);
-      const S c = inner_col ? S(row[x + 1] - row[x - 1]) : S(0);
-      const S m = hypot(r, c);
+      const G r = inner_row ? G(G(row[x + p.width]) - G(row[x - p.width])) : G(0);
+      const G c = inner_col ? G(G(row[x + 1]) - G(row[x - 1])) : G(0);
+      const G m = hypot(r, c);
       if (ch == 0 || (best_m == best_m && (m != m || m > best_m))) best_r = r, best_c = c, best_m = m;
     }
     const double gr = static_cast<double>(best_r), gc = static_cast<double>(best_c);
@@ -222,17 +223,17 @@ __global__ void hog_draw_kernel(const float* __restrict__ hist, long long batch,
   }
 }
 
-template <typename S>
-cudaError_t hog_typed(const S* img, long long batch, const HogParams& p, const HogWorkspace& ws, S* features, S* vis,
+template <typename S, typename O = typename HogGradient<S>::type>
+cudaError_t hog_typed(const S* img, long long batch, const HogParams& p, const HogWorkspace& ws, O* features, O* vis,
                       cudaStream_t stream) {
   const long long area = static_cast<long long>(p.cells_row) * p.cell_rows * p.cells_col * p.cell_cols;
   const long long cells = static_cast<long long>(p.cells_row) * p.cells_col;
   const long long blocks = static_cast<long long>(p.blocks_row) * p.blocks_col;
   hog_pixels_kernel<S><<<blocks_for(batch * area), kThreads, 0, stream>>>(img, batch, p, ws.bins, ws.mags);
   hog_cells_kernel<<<blocks_for(batch * cells), kThreads, 0, stream>>>(ws.bins, ws.mags, batch, p, ws.hist);
-  hog_blocks_kernel<S><<<blocks_for(batch * blocks), kThreads, 0, stream>>>(ws.hist, batch, p, ws.blocks, features);
+  hog_blocks_kernel<O><<<blocks_for(batch * blocks), kThreads, 0, stream>>>(ws.hist, batch, p, ws.blocks, features);
   if (vis != nullptr)
-    hog_draw_kernel<S><<<blocks_for(batch * cells), kThreads, 0, stream>>>(ws.hist, batch, p, ws.line_dr, ws.line_dc,
+    hog_draw_kernel<O><<<blocks_for(batch * cells), kThreads, 0, stream>>>(ws.hist, batch, p, ws.line_dr, ws.line_dc,
                                                                           vis);
   return cudaGetLastError();
 }
@@ -272,9 +273,12 @@ cudaError_t launch_glcm_props(const double* m, long long count, int K, int level
   return cudaGetLastError();
 }
 
-cudaError_t launch_hog(const void* img, bool is_f32, long long batch, const HogParams& p, const HogWorkspace& ws,
+cudaError_t launch_hog(const void* img, int kind, long long batch, const HogParams& p, const HogWorkspace& ws,
                        void* features, void* vis, cudaStream_t stream) {
-  if (is_f32)
+  if (kind == 2)
+    return hog_typed(static_cast<const uint8_t*>(img), batch, p, ws, static_cast<double*>(features),
+                     static_cast<double*>(vis), stream);
+  if (kind == 1)
     return hog_typed(static_cast<const float*>(img), batch, p, ws, static_cast<float*>(features),
                      static_cast<float*>(vis), stream);
   return hog_typed(static_cast<const double*>(img), batch, p, ws, static_cast<double*>(features),

@@ -106,7 +106,8 @@ cpu::HogEdgeDirections hog_directions(const HogParams& p) {
   return d;
 }
 
-template <typename S>
+// S: the image's type; O = skimage's float type of the outputs (float64 for uint8 images).
+template <typename S, typename O = typename HogGradient<S>::type>
 void hog_cpu_typed(const at::Tensor& img, const HogParams& p, at::Tensor& features, at::Tensor& vis, bool visualize) {
   const int64_t b = img.size(0), plane = static_cast<int64_t>(p.channels) * p.height * p.width;
   const int64_t nb = p.orientations, row_cells = static_cast<int64_t>(p.cells_col) * nb;
@@ -121,13 +122,15 @@ void hog_cpu_typed(const at::Tensor& img, const HogParams& p, at::Tensor& featur
       float* h = hist.data() + i * row_cells;
       if constexpr (std::is_same_v<S, float>)
         k.hog_cells_f32(src + n * plane, p, dirs, static_cast<int>(r), h, scratch.data());
+      else if constexpr (std::is_same_v<S, uint8_t>)
+        k.hog_cells_u8(src + n * plane, p, dirs, static_cast<int>(r), h, scratch.data());
       else
         k.hog_cells_f64(src + n * plane, p, dirs, static_cast<int>(r), h, scratch.data());
     }
   });
   // Blocks: (cells block_rows x block_cols x orientations) gathered in skimage's order, normalised.
   const int64_t nblocks = b * p.blocks_row * p.blocks_col, per_block = p.block_rows * p.block_cols * nb;
-  S* out = features.data_ptr<S>();
+  O* out = features.data_ptr<O>();
   at::parallel_for(0, nblocks, 64, [&](int64_t i0, int64_t i1) {
     std::vector<double> v(static_cast<size_t>(per_block));
     for (int64_t i = i0; i < i1; ++i) {
@@ -139,7 +142,7 @@ void hog_cpu_typed(const at::Tensor& img, const HogParams& p, at::Tensor& featur
         for (int64_t c = 0; c < p.block_cols * nb; ++c) v[t++] = static_cast<double>(h[c]);
       }
       hog_normalize_block(v.data(), static_cast<int>(per_block), p.norm);
-      for (int64_t j = 0; j < per_block; ++j) out[i * per_block + j] = static_cast<S>(v[j]);
+      for (int64_t j = 0; j < per_block; ++j) out[i * per_block + j] = static_cast<O>(v[j]);
     }
   });
   if (!visualize) return;
@@ -149,12 +152,12 @@ void hog_cpu_typed(const at::Tensor& img, const HogParams& p, at::Tensor& featur
     const double mid = 3.141592653589793 * (o + 0.5) / nb;
     dr[o] = radius * std::sin(mid), dc[o] = radius * std::cos(mid);
   }
-  S* canvas = vis.data_ptr<S>();
+  O* canvas = vis.data_ptr<O>();
   const int64_t hw = static_cast<int64_t>(p.height) * p.width;
   at::parallel_for(0, b * p.cells_row, kGrain, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n = i / p.cells_row, r = i % p.cells_row;
-      S* img_out = canvas + n * hw;
+      O* img_out = canvas + n * hw;
       for (int64_t c = 0; c < p.cells_col; ++c) {
         const float* h = hist.data() + (i * p.cells_col + c) * nb;
         const int cr = static_cast<int>(r * p.cell_rows + p.cell_rows / 2);
@@ -163,8 +166,8 @@ void hog_cpu_typed(const at::Tensor& img, const HogParams& p, at::Tensor& featur
           const HogLine l = hog_line(cr, cc, dr[o], dc[o]);
           const double v = h[o];
           draw_line(l.r0, l.c0, l.r1, l.c1, [&](long y, long x) {
-            S& px = img_out[y * p.width + x];
-            px = static_cast<S>(static_cast<double>(px) + v);
+            O& px = img_out[y * p.width + x];
+            px = static_cast<O>(static_cast<double>(px) + v);
           });
         }
       }
@@ -192,6 +195,8 @@ struct Cpu {
   static void hog(const at::Tensor& img, const HogParams& p, at::Tensor& features, at::Tensor& vis, bool visualize) {
     if (img.scalar_type() == at::kFloat)
       hog_cpu_typed<float>(img, p, features, vis, visualize);
+    else if (img.scalar_type() == at::kByte)
+      hog_cpu_typed<uint8_t>(img, p, features, vis, visualize);
     else
       hog_cpu_typed<double>(img, p, features, vis, visualize);
   }

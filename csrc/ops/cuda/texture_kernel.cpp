@@ -77,7 +77,8 @@ struct Cuda {
     at::Tensor d_dc = at::tensor(ldc, at::kDouble).to(img.device());
     HogWorkspace ws{bins.data_ptr<uint8_t>(), mags.data_ptr<double>(), hist.data_ptr<float>(),
                     blocks.data_ptr<double>(), d_dr.data_ptr<double>(), d_dc.data_ptr<double>()};
-    C10_CUDA_CHECK(launch_hog(img.data_ptr(), img.scalar_type() == at::kFloat, b, p, ws, features.data_ptr(),
+    const int kind = img.scalar_type() == at::kByte ? 2 : (img.scalar_type() == at::kFloat ? 1 : 0);
+    C10_CUDA_CHECK(launch_hog(img.data_ptr(), kind, b, p, ws, features.data_ptr(),
                               visualize ? vis.data_ptr() : nullptr, c10::cuda::getCurrentCUDAStream()));
   }
 };

@@ -236,27 +236,29 @@ void glcm_sums(const double* P, int levels, bool moments, GlcmSums* out, double*
 
 // ---- HOG ----------------------------------------------------------------------------------------
 
-inline float hog_hypot(float a, float b) { return std::hypot(a, b); }
-inline double hog_hypot(double a, double b) { return std::hypot(a, b); }
+// np.hypot in the image's float type: hypotf for float32, glibc's hypot for float64.
+inline float channel_hypot(float a, float b) { return std::hypot(a, b); }
+inline double channel_hypot(double a, double b) { return texture::hog_hypot(a, b); }
 
 // skimage's centred differences of one row of the chosen channel (the channel of largest
 // magnitude per pixel, the first on ties), in S, then as doubles into gr / gc.
 template <typename S>
 void hog_gradient_row(const S* img, const HogParams& p, int y, int n, double* gr, double* gc) {
+  using G = typename HogGradient<S>::type;
   const int64_t plane = static_cast<int64_t>(p.height) * p.width;
   const bool inner_row = y >= 1 && y <= p.height - 2;
   for (int x = 0; x < n; ++x) {
     const bool inner_col = x >= 1 && x <= p.width - 2;
-    S best_r = S(0), best_c = S(0), best_m = S(0);
+    G best_r = G(0), best_c = G(0), best_m = G(0);
     for (int ch = 0; ch < p.channels; ++ch) {
       const S* row = img + ch * plane + static_cast<int64_t>(y) * p.width;
-      const S r = inner_row ? S(row[x + p.width] - row[x - p.width]) : S(0);
-      const S c = inner_col ? S(row[x + 1] - row[x - 1]) : S(0);
+      const G r = inner_row ? G(G(row[x + p.width]) - G(row[x - p.width])) : G(0);
+      const G c = inner_col ? G(G(row[x + 1]) - G(row[x - 1])) : G(0);
       if (p.channels == 1) {
         best_r = r, best_c = c;
         break;
       }
-      const S m = hog_hypot(r, c);
+      const G m = channel_hypot(r, c);
       if (ch == 0 || (best_m == best_m && (m != m || m > best_m))) best_r = r, best_c = c, best_m = m;
     }
     gr[x] = static_cast<double>(best_r);
@@ -310,7 +312,7 @@ void hog_magnitudes(const double* gr, const double* gc, int n, double* mag) {
     for (int l = 0; l < kLanes; ++l)
       if (!common[l]) mag[x + l] = std::hypot(gr[x + l], gc[x + l]);
   }
-  for (; x < n; ++x) mag[x] = hog_hypot(gr[x], gc[x]);
+  for (; x < n; ++x) mag[x] = texture::hog_hypot(gr[x], gc[x]);
 }
 
 template <typename S>
@@ -353,10 +355,14 @@ void hog_cells_f64(const double* img, const HogParams& p, const HogEdgeDirection
                    double* scratch) {
   hog_cells(img, p, dirs, cell_row, hist, scratch);
 }
+void hog_cells_u8(const uint8_t* img, const HogParams& p, const HogEdgeDirections& dirs, int cell_row, float* hist,
+                  double* scratch) {
+  hog_cells(img, p, dirs, cell_row, hist, scratch);
+}
 
 }  // namespace
 
-extern const TextureKernels texture = {&lbp_rows,  &glcm_count_u8, &glcm_count_i32,
-                                       &glcm_sums, &hog_cells_f32, &hog_cells_f64};
+extern const TextureKernels texture = {&lbp_rows,      &glcm_count_u8, &glcm_count_i32, &glcm_sums,
+                                       &hog_cells_f32, &hog_cells_f64, &hog_cells_u8};
 
 }  // namespace vision_ext::cpu::VE_CPU_NS

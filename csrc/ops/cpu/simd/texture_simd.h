@@ -36,6 +36,9 @@ struct TextureKernels {
                         float* hist, double* scratch);
   void (*hog_cells_f64)(const double* img, const texture::HogParams& p, const HogEdgeDirections& dirs, int cell_row,
                         float* hist, double* scratch);
+  // uint8 images, read as the float64 image skimage makes of them.
+  void (*hog_cells_u8)(const uint8_t* img, const texture::HogParams& p, const HogEdgeDirections& dirs, int cell_row,
+                       float* hist, double* scratch);
 };
 
 }  // namespace vision_ext::cpu
