@@ -44,7 +44,7 @@ inline const char* lbp_method_name(int64_t m) {
   return names[m];
 }
 
-inline LbpParams lbp_params(int64_t h, int64_t w, int64_t P, double R, int64_t method) {
+inline LbpParams lbp_params(int64_t h, int64_t w, int64_t P, double R, int64_t method, bool finite) {
   const char* op = "local_binary_pattern";
   TORCH_CHECK(method >= kLbpDefault && method <= kLbpVar, op,
               ": method must be 0..4 (default, ror, uniform, nri_uniform, var), got ", method);
@@ -68,6 +68,7 @@ inline LbpParams lbp_params(int64_t h, int64_t w, int64_t P, double R, int64_t m
     p.cp[i] = std::nearbyint(cc * 100000.0) / 100000.0;
     p.cp_lo[i] = static_cast<int>(std::floor(p.cp[i]));
     p.cp_hi[i] = static_cast<int>(std::ceil(p.cp[i]));
+    p.on_pixel[i] = finite && p.rp[i] == std::floor(p.rp[i]) && p.cp[i] == std::floor(p.cp[i]);
   }
   return p;
 }
@@ -204,7 +205,7 @@ at::Tensor local_binary_pattern_op(const at::Tensor& image, int64_t P, double R,
   const char* op = "local_binary_pattern";
   check_lbp_dtype(image);
   Planes img = as_planes(image, op);
-  const LbpParams p = lbp_params(img.h, img.w, P, R, method);
+  const LbpParams p = lbp_params(img.h, img.w, P, R, method, is_integer_dtype(image.scalar_type()) || image.scalar_type() == at::kBool);
   typename D::Guard guard(image.device());
   at::Tensor out = at::empty({img.b, img.h, img.w}, image.options().dtype(at::kDouble));
   if (img.b > 0) D::lbp(lbp_padded(img, p), out, p);

@@ -25,6 +25,9 @@ struct LbpParams {
   int points, method;
   double rp[kLbpMaxPoints], cp[kLbpMaxPoints];  // circle offsets, rounded to 5 decimals like skimage
   int cp_lo[kLbpMaxPoints], cp_hi[kLbpMaxPoints];  // floor / ceil of cp (whole for every column)
+  // Point i sits on a pixel (rp, cp whole) of an image known to be finite (an integer dtype): its
+  // bilinear sample is that pixel (the zero weights of the others add +0), so it is read directly.
+  uint8_t on_pixel[kLbpMaxPoints];
 };
 
 VE_HD int64_t lbp_padded_width(const LbpParams& p) { return p.width + 2 * static_cast<int64_t>(p.pad); }

@@ -30,6 +30,7 @@ inline TextureLanes select_of(TextureMask m, TextureLanes a, TextureLanes b) {
   return TextureLanes((TextureLanes::raw)((m & (TextureMask)a.v) | (~m & (TextureMask)b.v)));
 }
 inline TextureLanes abs_of(TextureLanes v) { return TextureLanes(vmax(v, -v)); }
+inline TextureMask select_bits(TextureMask m, TextureMask a, TextureMask b) { return (m & a) | (~m & b); }
 
 namespace {
 
@@ -50,6 +51,7 @@ struct LbpRow {
 
 inline D lbp_sample(const LbpRow& r, const LbpParams& p, int i, int x, D xv) {
   const double* lo = r.lo[i] + x;
+  if (p.on_pixel[i]) return D::load(lo + p.cp_lo[i]);
   const double* hi = r.hi[i] + x;
   const D dc = (xv + D(p.cp[i])) - (xv + D(static_cast<double>(p.cp_lo[i])));
   return lbp_bilinear(D::load(lo + p.cp_lo[i]), D::load(lo + p.cp_hi[i]), D::load(hi + p.cp_lo[i]),
@@ -63,22 +65,34 @@ inline double lbp_sample(const LbpRow& r, const LbpParams& p, int i, int x, doub
   return lbp_bilinear(lo[p.cp_lo[i]], lo[p.cp_hi[i]], hi[p.cp_lo[i]], hi[p.cp_hi[i]], r.dr[i], dc);
 }
 
-// kLanes pixels [x, x + kLanes) of a row.
+// kLanes pixels [x, x + kLanes) of a row. default, uniform and var stay in lanes (the count of ones
+// and of neighbouring changes kept as the points go by); ror and nri_uniform finish per pixel.
 void lbp_block(const LbpRow& r, const LbpParams& p, int x, double* out, double* tex) {
   const int P = p.points;
   double xs[kLanes];
   for (int l = 0; l < kLanes; ++l) xs[l] = static_cast<double>(x + l);
   const D xv = D::load(xs), c = D::load(r.centre + x);
-  I64 bits = {};
+  I64 bits = {}, ones = {}, changes = {}, prev = {};
   for (int i = 0; i < P; ++i) {
     const D t = lbp_sample(r, p, i, x, xv);
     if (p.method == kLbpVar) t.store(tex + i * kLanes);
     const I64 ge = (I64)((t - c).v >= 0.0);
     bits |= ge & (I64{} + (int64_t(1) << i));
+    ones -= ge;
+    if (i > 0) changes -= ge ^ prev;
+    prev = ge;
   }
-  double var[kLanes] = {};
-  if (p.method == kLbpVar) lbp_variance<D>(P, [&](int i) { return D::load(tex + i * kLanes); }).store(var);
-  for (int l = 0; l < kLanes; ++l) out[x + l] = lbp_code(static_cast<uint64_t>(bits[l]), P, p.method, var[l]);
+  if (p.method == kLbpDefault) {
+    D(__builtin_convertvector(bits, D::raw)).store(out + x);
+  } else if (p.method == kLbpUniform) {
+    const I64 code = select_bits((I64)(changes <= 2), ones, I64{} + (P + 1));
+    D(__builtin_convertvector(code, D::raw)).store(out + x);
+  } else if (p.method == kLbpVar) {
+    const D var = lbp_variance<D>(P, [&](int i) { return D::load(tex + i * kLanes); });
+    select_of((I64)(var.v != 0.0), var, D(NAN)).store(out + x);
+  } else {
+    for (int l = 0; l < kLanes; ++l) out[x + l] = lbp_code(static_cast<uint64_t>(bits[l]), P, p.method, 0.0);
+  }
 }
 
 void lbp_pixel(const LbpRow& r, const LbpParams& p, int x, double* out, double* tex) {
