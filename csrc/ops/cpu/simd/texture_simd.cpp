@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "isa.h"
 #include "texture_simd.h"
@@ -254,14 +255,65 @@ void glcm_sums(const double* P, int levels, bool moments, GlcmSums* out, double*
 inline float channel_hypot(float a, float b) { return std::hypot(a, b); }
 inline double channel_hypot(double a, double b) { return texture::hog_hypot(a, b); }
 
+// kLanes values of any image type as doubles (exact).
+template <typename S>
+inline D lanes_as_double(const S* p) {
+  double v[kLanes];
+  for (int l = 0; l < kLanes; ++l) v[l] = static_cast<double>(p[l]);
+  return D::load(v);
+}
+
+// glibc's hypot of lanes whose max / min are in its common range; false (nothing written) otherwise.
+inline bool hypot_lanes(D r, D c, D* out) {
+  r = abs_of(r), c = abs_of(c);
+  const I64 rbig = (I64)(r.v > c.v);
+  const D ax = select_of(rbig, r, c), ay = select_of(rbig, c, r);
+  const I64 common = (I64)(ax.v <= 0x1p+511) & ((I64)(ay.v >= 0x1p-511) | (I64)(ay.v == 0.0));
+  for (int l = 0; l < kLanes; ++l)
+    if (!common[l]) return false;
+  const I64 tiny = (I64)(ay.v <= (ax * D(0x1p-54)).v);
+  *out = select_of(tiny, ax + ay, glibc_hypot_kernel(ax, select_of(tiny, ax, ay)));
+  return true;
+}
+
+// The chosen channel's gradient at columns [x, x + kLanes) of a float64-gradient image (uint8 or
+// float64), all of them inner columns: per channel the centred differences and their hypot, the
+// first channel of largest magnitude kept. false where a lane needs the scalar rules (NaN, range).
+template <typename S>
+bool hog_gradient_lanes(const S* img, const HogParams& p, int y, int x, bool inner_row, double* gr, double* gc) {
+  const int64_t plane = static_cast<int64_t>(p.height) * p.width;
+  D br(0.0), bc(0.0), bm(0.0);
+  for (int ch = 0; ch < p.channels; ++ch) {
+    const S* row = img + ch * plane + static_cast<int64_t>(y) * p.width + x;
+    const D r = inner_row ? lanes_as_double(row + p.width) - lanes_as_double(row - p.width) : D(0.0);
+    const D c = lanes_as_double(row + 1) - lanes_as_double(row - 1);
+    D m;
+    if (!hypot_lanes(r, c, &m)) return false;
+    const I64 take = ch == 0 ? ~I64{} : (I64)(m.v > bm.v);
+    br = select_of(take, r, br), bc = select_of(take, c, bc), bm = select_of(take, m, bm);
+  }
+  for (int l = 0; l < kLanes; ++l)
+    if (bm.v[l] != bm.v[l]) return false;
+  br.store(gr + x);
+  bc.store(gc + x);
+  return true;
+}
+
 // skimage's centred differences of one row of the chosen channel (the channel of largest
-// magnitude per pixel, the first on ties), in S, then as doubles into gr / gc.
+// magnitude per pixel, the first on ties), in the image's float type, then as doubles into gr / gc.
 template <typename S>
 void hog_gradient_row(const S* img, const HogParams& p, int y, int n, double* gr, double* gc) {
   using G = typename HogGradient<S>::type;
   const int64_t plane = static_cast<int64_t>(p.height) * p.width;
   const bool inner_row = y >= 1 && y <= p.height - 2;
   for (int x = 0; x < n; ++x) {
+    if constexpr (std::is_same_v<G, double>) {
+      if (p.channels > 1 && x >= 1 && x + kLanes <= p.width - 1 && x + kLanes <= n &&
+          hog_gradient_lanes(img, p, y, x, inner_row, gr, gc)) {
+        x += kLanes - 1;
+        continue;
+      }
+    }
     const bool inner_col = x >= 1 && x <= p.width - 2;
     G best_r = G(0), best_c = G(0), best_m = G(0);
     for (int ch = 0; ch < p.channels; ++ch) {
