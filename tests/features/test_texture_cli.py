@@ -41,5 +41,19 @@ def test_glcm_prints_skimage_props(tmp_path):
 
 
 def test_bad_arguments():
-    res = _cli("--method", "lbp", "--lbp-points", "40")
-    assert res.returncode == 2 and "--lbp-points must be in [1, 31]" in res.stderr
+    import argparse
+
+    import pytest
+
+    from vision_ext.cli import UsageError
+    from vision_ext.commands._feature_methods import texture
+
+    p = argparse.ArgumentParser()
+    texture.add_arguments(p)
+    for argv, said in ((["--lbp-points", "40"], "--lbp-points must be in [1, 31]"),
+                       (["--pixels-per-cell", "1"], "--pixels-per-cell must be >= 2"),
+                       (["--glcm-levels", "300"], "--glcm-levels must be in [2, 256]")):
+        args = p.parse_args(argv)
+        args.method = {"--lbp-points": "lbp", "--pixels-per-cell": "hog", "--glcm-levels": "glcm"}[argv[0]]
+        with pytest.raises(UsageError, match=said.replace("[", r"\[").replace("]", r"\]")):
+            texture.check(args)
