@@ -11,3 +11,11 @@ from vision_ext.features.corners import (  # noqa: F401
     min_eigen_response,
 )
 from vision_ext.features.edges import Canny, canny  # noqa: F401
+from vision_ext.features.texture import (  # noqa: F401
+    HOG,
+    LocalBinaryPattern,
+    graycomatrix,
+    graycoprops,
+    hog,
+    local_binary_pattern,
+)
