@@ -11,3 +11,11 @@ from vision_ext.features.corners import (  # noqa: F401
     min_eigen_response,
 )
 from vision_ext.features.edges import Canny, canny  # noqa: F401
+from vision_ext.features.colour import (  # noqa: F401
+    Moments,
+    color_gradient,
+    color_histogram,
+    color_moments,
+    grid_features,
+    register_grid_feature,
+)
