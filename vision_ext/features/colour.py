@@ -47,8 +47,9 @@ def _mask(mask: Optional[ImageLike]) -> Optional[Tensor]:
 
 
 def _per_channel(value, c: int, name: str) -> list:
-    if isinstance(value, (int, float)) or (isinstance(value, tuple) and len(value) == 2 and name == "ranges"
-                                           and all(isinstance(v, (int, float)) for v in value)):
+    one_pair = (name == "ranges" and isinstance(value, (tuple, list)) and len(value) == 2
+                and all(isinstance(v, (int, float)) for v in value))
+    if isinstance(value, (int, float)) or one_pair:
         return [value] * c
     value = list(value)
     if len(value) == 1:
