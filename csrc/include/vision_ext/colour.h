@@ -36,21 +36,27 @@ struct BinRule {
   int offset;
 };
 
-// Bin of v under rule r, or -1 (dropped). edges: the numpy edges array (unused by cv2 rules).
-VE_HD int colour_bin(double v, const BinRule& r, const double* edges) {
-  if (r.convention == kEdgesCv2) {
-    if (!(v >= r.lo && v < r.hi)) return -1;
-    int i = static_cast<int>(floor(ve_add(ve_mul(v, r.a), r.b)));
-    i = i < 0 ? 0 : i;
-    return i > r.bins - 1 ? r.bins - 1 : i;
-  }
+// cv2's bin of v, or -1 (dropped).
+VE_HD int colour_bin_cv2(double v, const BinRule& r) {
+  if (!(v >= r.lo && v < r.hi)) return -1;
+  int i = static_cast<int>(floor(ve_add(ve_mul(v, r.a), r.b)));
+  i = i < 0 ? 0 : i;
+  return i > r.bins - 1 ? r.bins - 1 : i;
+}
+
+// numpy's bin of v, or -1 (dropped); e: the rule's bins + 1 edges.
+VE_HD int colour_bin_numpy(double v, const BinRule& r, const double* e) {
   if (!(v >= r.lo && v <= r.hi)) return -1;
-  const double* e = edges + r.edge0;
   int i = static_cast<int>(ve_mul(ve_add(v, -r.lo) / ve_add(r.hi, -r.lo), static_cast<double>(r.bins)));
   i = i < 0 ? 0 : (i > r.bins - 1 ? r.bins - 1 : i);
   while (i > 0 && v < e[i]) --i;
   while (i < r.bins - 1 && v >= e[i + 1]) ++i;
   return i;
+}
+
+// Bin of v under rule r, or -1 (dropped). edges: the numpy edges array (unused by cv2 rules).
+VE_HD int colour_bin(double v, const BinRule& r, const double* edges) {
+  return r.convention == kEdgesCv2 ? colour_bin_cv2(v, r) : colour_bin_numpy(v, r, edges + r.edge0);
 }
 
 // Magnitude and direction from the summed structure tensor.

@@ -1,5 +1,5 @@
 // Colour kernels, compiled once per level. Histograms scatter one count at a time (x86 has no
-// conflict-free vector scatter-add), into four sub-histograms so consecutive equal values do not
+// conflict-free vector scatter-add), into several sub-histograms so consecutive equal values do not
 // wait on each other's store; the bin arithmetic of vision_ext/colour.h runs in simd loops the
 // level vectorises. Moment sums use 8 fixed lanes, so every level adds in the same order.
 #include <cstdint>
@@ -12,34 +12,35 @@
 namespace vision_ext::cpu::VE_CPU_NS {
 namespace {
 
+// Eight sub-histograms: a run of equal pixels (flat image regions) increments eight counters in turn
+// instead of waiting on one counter's store.
+constexpr int kSub = 8;
+
 void count_u8(const uint8_t* src, const uint8_t* mask, int64_t n, uint32_t* counts) {
-  uint32_t c[4][256];
+  uint32_t c[kSub][256];
   std::memset(c, 0, sizeof(c));
   int64_t i = 0;
   if (mask == nullptr) {
-    for (; i + 8 <= n; i += 8) {
-      uint64_t w;
-      std::memcpy(&w, src + i, 8);
-      ++c[0][w & 255];
-      ++c[1][(w >> 8) & 255];
-      ++c[2][(w >> 16) & 255];
-      ++c[3][(w >> 24) & 255];
-      ++c[0][(w >> 32) & 255];
-      ++c[1][(w >> 40) & 255];
-      ++c[2][(w >> 48) & 255];
-      ++c[3][w >> 56];
+    for (; i + 16 <= n; i += 16) {
+      uint64_t w0, w1;
+      std::memcpy(&w0, src + i, 8);
+      std::memcpy(&w1, src + i + 8, 8);
+      for (int k = 0; k < 8; ++k) {
+        ++c[k][(w0 >> (8 * k)) & 255];
+        ++c[k][(w1 >> (8 * k)) & 255];
+      }
     }
-    for (; i < n; ++i) ++c[i & 3][src[i]];
+    for (; i < n; ++i) ++c[i & (kSub - 1)][src[i]];
   } else {
-    for (; i + 4 <= n; i += 4) {
-      c[0][src[i]] += mask[i] != 0;
-      c[1][src[i + 1]] += mask[i + 1] != 0;
-      c[2][src[i + 2]] += mask[i + 2] != 0;
-      c[3][src[i + 3]] += mask[i + 3] != 0;
-    }
-    for (; i < n; ++i) c[i & 3][src[i]] += mask[i] != 0;
+    for (; i + kSub <= n; i += kSub)
+      for (int k = 0; k < kSub; ++k) c[k][src[i + k]] += mask[i + k] != 0;
+    for (; i < n; ++i) c[i & (kSub - 1)][src[i]] += mask[i] != 0;
   }
-  for (int v = 0; v < 256; ++v) counts[v] += c[0][v] + c[1][v] + c[2][v] + c[3][v];
+  for (int v = 0; v < 256; ++v) {
+    uint32_t s = 0;
+    for (int k = 0; k < kSub; ++k) s += c[k][v];
+    counts[v] += s;
+  }
 }
 
 void bins_u8(const uint8_t* src, int64_t n, const int32_t* lut, int32_t* idx) {
@@ -48,12 +49,13 @@ void bins_u8(const uint8_t* src, int64_t n, const int32_t* lut, int32_t* idx) {
 
 template <typename T>
 void bins(const T* src, int64_t n, const BinRule& r, const double* edges, int32_t* idx) {
-  if (r.convention == kEdgesCv2) {
-    const BinRule rr = r;
+  const BinRule rr = r;
+  if (rr.convention == kEdgesCv2) {
 #pragma omp simd
-    for (int64_t i = 0; i < n; ++i) idx[i] = colour_bin(static_cast<double>(src[i]), rr, edges);
+    for (int64_t i = 0; i < n; ++i) idx[i] = colour_bin_cv2(static_cast<double>(src[i]), rr);
   } else {
-    for (int64_t i = 0; i < n; ++i) idx[i] = colour_bin(static_cast<double>(src[i]), r, edges);
+    const double* e = edges + rr.edge0;
+    for (int64_t i = 0; i < n; ++i) idx[i] = colour_bin_numpy(static_cast<double>(src[i]), rr, e);
   }
 }
 
