@@ -64,7 +64,7 @@ struct Cuda {
       p.joint = joint ? 1 : 0;
       p.width = bn.width;
       p.max_bins = joint ? static_cast<int>(bn.width) : max_bins;
-      p.out = out.data_ptr<int64_t>() + b0 * bn.width;
+      p.out = reinterpret_cast<long long*>(out.data_ptr<int64_t>()) + b0 * bn.width;
       C10_CUDA_CHECK(launch_colour_histogram(p, stream));
     }
   }
