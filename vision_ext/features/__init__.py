@@ -18,4 +18,11 @@ from vision_ext.features.texture import (  # noqa: F401
     graycoprops,
     hog,
     local_binary_pattern,
+from vision_ext.features.colour import (  # noqa: F401
+    Moments,
+    color_gradient,
+    color_histogram,
+    color_moments,
+    grid_features,
+    register_grid_feature,
 )
