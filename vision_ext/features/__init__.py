@@ -11,3 +11,4 @@ from vision_ext.features.corners import (  # noqa: F401
     min_eigen_response,
 )
 from vision_ext.features.edges import Canny, canny  # noqa: F401
+from vision_ext.features.contours import contour_curvature, find_contours  # noqa: F401

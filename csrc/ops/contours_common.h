@@ -1,0 +1,212 @@
+// Argument checks, levels and the assembly of segments into contours for find_contours, shared by
+// the CPU and CUDA backends: both devices accept the same inputs, and both hand their segments
+// (row-major cell order, vision_ext/contours.h) to the one host linker below, so they return the
+// same contours in the same order.
+#pragma once
+#include <ATen/ATen.h>
+#include <torch/library.h>
+
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <tuple>
+#include <vector>
+
+#include "vision_ext/contours.h"
+
+namespace vision_ext {
+namespace contours {
+
+// The image as B contiguous float64 planes (the precision scikit-image computes in), its mask
+// as uint8 planes (undefined when none), and the level of each image.
+struct Planes {
+  at::Tensor values, mask;
+  std::vector<double> levels;
+  int64_t b, h, w;
+};
+
+// float32 points for float32 / float16 / bfloat16 images, float64 (skimage's) for the rest.
+inline at::ScalarType output_dtype(at::ScalarType st) {
+  return st == at::kFloat || st == at::kHalf || st == at::kBFloat16 ? at::kFloat : at::kDouble;
+}
+
+// skimage's level=None: (nanmin + nanmax) / 2, summed in the image's own floating dtype as numpy
+// does (float32 images get a float32 level); integer and bool images in float64 (numpy's uint8
+// sum would wrap around at 256: documented in docs/EXACTNESS.md).
+inline std::vector<double> default_levels(const at::Tensor& planes) {
+  at::Tensor x = planes.flatten(1);
+  if (!at::isFloatingType(x.scalar_type())) x = x.to(at::kDouble);
+  const at::Tensor nan = at::isnan(x);
+  const at::Tensor lo = at::where(nan, std::numeric_limits<double>::infinity(), x).amin(1);
+  const at::Tensor hi = at::where(nan, -std::numeric_limits<double>::infinity(), x).amax(1);
+  const at::Tensor lv = ((lo + hi) / 2).to(at::kDouble).cpu();
+  const double* p = lv.data_ptr<double>();
+  return std::vector<double>(p, p + lv.numel());
+}
+
+inline Planes as_planes(const at::Tensor& image, std::optional<double> level, const std::optional<at::Tensor>& mask) {
+  const int64_t d = image.dim();
+  TORCH_CHECK(d == 2 || d == 3, "find_contours: image must have shape (H, W) or (B, H, W), got ", image.sizes());
+  const auto st = image.scalar_type();
+  TORCH_CHECK(!at::isComplexType(st), "find_contours: image must be real (float, integer or bool), got ", st,
+              "; take .real, .abs() or .angle() first");
+  const int64_t h = image.size(d - 2), w = image.size(d - 1), b = d == 3 ? image.size(0) : 1;
+  TORCH_CHECK(h < (int64_t(1) << 30) && w < (int64_t(1) << 30), "find_contours: image height and width must be < 2^30, got ",
+              image.sizes());
+  if (level) {
+    TORCH_CHECK(!std::isnan(*level), "find_contours: level must be a number, got NaN; pass level=None for "
+                "(max + min) / 2 of each image");
+  }
+  Planes p{};
+  p.b = b, p.h = h, p.w = w;
+  const at::Tensor planes = image.reshape({b, h, w});
+  if (mask) {
+    const at::Tensor& m = *mask;
+    TORCH_CHECK(m.scalar_type() == at::kBool, "find_contours: mask must be a bool tensor (True where contours are "
+                "wanted), got ", m.scalar_type(), "; convert with mask.bool() or mask != 0");
+    TORCH_CHECK(m.device() == image.device(), "find_contours: mask must be on the image's device (", image.device(),
+                "), got ", m.device());
+    TORCH_CHECK(m.sizes() == image.sizes() || (d == 3 && m.dim() == 2 && m.size(0) == h && m.size(1) == w),
+                "find_contours: mask must have the image's shape ", image.sizes(),
+                (d == 3 ? " (or (H, W), shared by the batch)" : ""), ", got ", m.sizes());
+    p.mask = m.reshape({-1, h, w}).expand({b, h, w}).to(at::kByte).contiguous();
+  }
+  p.values = planes.to(at::kDouble).contiguous();
+  if (level) p.levels.assign(b, *level);
+  else if (b > 0 && h > 0 && w > 0) p.levels = default_levels(planes);
+  else p.levels.assign(b, 0.0);
+  return p;
+}
+
+// ---- Assembly: scikit-image's _assemble_contours, keyed by point keys instead of a dict of
+// point tuples (equal keys <=> equal points, vision_ext/contours.h). Segments are visited in the
+// order they were emitted; a contour is kept by the number of the segment that created it. ----
+
+struct KeyedPoint {
+  double y, x;
+  int64_t key;
+};
+
+// A contour under construction: reverse(front) then back (appends at either end are O(1)).
+struct Chain {
+  std::vector<KeyedPoint> front, back;
+  bool alive = true;
+  const KeyedPoint& first() const { return front.empty() ? back.front() : front.back(); }
+  const KeyedPoint& last() const { return back.empty() ? front.front() : back.back(); }
+  template <class F> void for_each(F f) const {
+    for (auto it = front.rbegin(); it != front.rend(); ++it) f(*it);
+    for (const auto& q : back) f(q);
+  }
+  template <class F> void for_each_reversed(F f) const {
+    for (auto it = back.rbegin(); it != back.rend(); ++it) f(*it);
+    for (const auto& q : front) f(q);
+  }
+};
+
+class Linker {
+ public:
+  explicit Linker(int64_t key_count) : starts_(key_count, -1), ends_(key_count, -1) {}
+
+  void add(const Segment& s) {
+    if (s.k0 == s.k1) return;  // degenerate: a pixel exactly at the level; its neighbours pick it up
+    const KeyedPoint from{s.y0, s.x0, s.k0}, to{s.y1, s.x1, s.k1};
+    const int32_t tail = take(starts_, s.k1), head = take(ends_, s.k0);
+    if (tail >= 0 && head >= 0) {
+      if (tail == head) {  // closes a contour
+        chains_[head].back.push_back(to);
+      } else if (tail > head) {  // keep the older (head), append tail
+        Chain& h = chains_[head];
+        chains_[tail].for_each([&](const KeyedPoint& q) { h.back.push_back(q); });
+        chains_[tail] = Chain{{}, {}, false};
+        starts_[h.first().key] = head;
+        ends_[h.last().key] = head;
+      } else {  // keep the older (tail), prepend head
+        Chain& t = chains_[tail];
+        const Chain& h = chains_[head];
+        h.for_each_reversed([&](const KeyedPoint& q) { t.front.push_back(q); });
+        starts_[h.first().key] = -1;
+        chains_[head] = Chain{{}, {}, false};
+        starts_[t.first().key] = tail;
+        ends_[t.last().key] = tail;
+      }
+    } else if (tail < 0 && head < 0) {
+      const int32_t id = static_cast<int32_t>(chains_.size());
+      chains_.push_back(Chain{{}, {from, to}, true});
+      starts_[s.k0] = id;
+      ends_[s.k1] = id;
+    } else if (head < 0) {  // the segment ends where `tail` starts
+      chains_[tail].front.push_back(from);
+      starts_[s.k0] = tail;
+    } else {  // the segment starts where `head` ends
+      chains_[head].back.push_back(to);
+      ends_[s.k1] = head;
+    }
+  }
+
+  // Appends the contours (creation order) as (y, x) pairs to points, and each one's end offset
+  // (in points) to ends; reversed: positive_orientation="high".
+  void write(bool reversed, std::vector<double>& points, std::vector<int64_t>& ends) const {
+    for (const Chain& c : chains_) {
+      if (!c.alive) continue;
+      auto put = [&](const KeyedPoint& q) { points.push_back(q.y), points.push_back(q.x); };
+      reversed ? c.for_each_reversed(put) : c.for_each(put);
+      ends.push_back(static_cast<int64_t>(points.size() / 2));
+    }
+  }
+
+ private:
+  static int32_t take(std::vector<int32_t>& map, int64_t key) {
+    const int32_t v = map[key];
+    map[key] = -1;
+    return v;
+  }
+  std::vector<int32_t> starts_, ends_;
+  std::vector<Chain> chains_;
+};
+
+// ---- The op over a device backend D, which supplies ----
+//   D::Guard(device)
+//   D::segments(planes, n, fully_connected_high) -> std::vector<Segment> of image n on the host,
+//     in row-major cell order (vision_ext/contours.h cell_segments)
+// Returns (points (P, 2) (row, col), contour_offsets (K + 1) int64, image_offsets (B + 1) int64):
+// contour k of the batch is points[contour_offsets[k] : contour_offsets[k + 1]], and image n owns
+// contours image_offsets[n] .. image_offsets[n + 1] - 1.
+template <typename D>
+std::tuple<at::Tensor, at::Tensor, at::Tensor> find_contours_op(const at::Tensor& image, std::optional<double> level,
+                                                                bool fully_connected_high,
+                                                                bool positive_orientation_high,
+                                                                const std::optional<at::Tensor>& mask) {
+  Planes p = as_planes(image, level, mask);
+  typename D::Guard guard(image.device());
+  std::vector<double> points;
+  std::vector<int64_t> contour_ends{0}, image_ends{0};
+  if (p.h >= 2 && p.w >= 2) {
+    const int64_t keys = contour_key_count(p.h, p.w);
+    for (int64_t n = 0; n < p.b; ++n) {
+      const std::vector<Segment> segs = D::segments(p, n, fully_connected_high);
+      if (!segs.empty()) {
+        Linker linker(keys);
+        for (const Segment& s : segs) linker.add(s);
+        linker.write(positive_orientation_high, points, contour_ends);
+      }
+      image_ends.push_back(static_cast<int64_t>(contour_ends.size()) - 1);
+    }
+  } else {  // skimage refuses images under 2x2; they have no cells, hence no contours
+    image_ends.assign(p.b + 1, 0);
+  }
+  const int64_t np = static_cast<int64_t>(points.size() / 2);
+  const auto cpu = at::TensorOptions().device(at::kCPU);
+  at::Tensor pts = at::from_blob(points.data(), {np, 2}, cpu.dtype(at::kDouble)).to(output_dtype(image.scalar_type()));
+  at::Tensor ce = at::from_blob(contour_ends.data(), {static_cast<int64_t>(contour_ends.size())}, cpu.dtype(at::kLong));
+  at::Tensor ie = at::from_blob(image_ends.data(), {static_cast<int64_t>(image_ends.size())}, cpu.dtype(at::kLong));
+  const auto dev = image.device();
+  return {pts.to(dev, /*non_blocking=*/false, /*copy=*/true), ce.to(dev, false, true), ie.to(dev, false, true)};
+}
+
+template <typename D>
+void register_contour_ops(torch::Library& m) {
+  m.impl("find_contours", &find_contours_op<D>);
+}
+
+}  // namespace contours
+}  // namespace vision_ext
