@@ -69,7 +69,7 @@ inline Planes as_planes(const at::Tensor& image, std::optional<double> level, co
     TORCH_CHECK(m.sizes() == image.sizes() || (d == 3 && m.dim() == 2 && m.size(0) == h && m.size(1) == w),
                 "find_contours: mask must have the image's shape ", image.sizes(),
                 (d == 3 ? " (or (H, W), shared by the batch)" : ""), ", got ", m.sizes());
-    p.mask = m.reshape({-1, h, w}).expand({b, h, w}).to(at::kByte).contiguous();
+    p.mask = (m.dim() == 2 ? m.unsqueeze(0) : m).expand({b, h, w}).to(at::kByte).contiguous();
   }
   p.values = planes.to(at::kDouble).contiguous();
   if (level) p.levels.assign(b, *level);

@@ -77,8 +77,9 @@ def test_gradcheck_numerical_method():
 
 def test_opcheck():
     c = torch.from_numpy(disc_contour(6.0))
-    torch.library.opcheck(torch.ops.vision_ext.contour_curvature.default, (c, 1.5, 0, 3))
-    torch.library.opcheck(torch.ops.vision_ext.contour_curvature.default, (c.float(), 1.5, 1, 3))
+    torch.library.opcheck(torch.ops.vision_ext.contour_curvature.default, (c, 1.5, 0, 3, True))
+    torch.library.opcheck(torch.ops.vision_ext.contour_curvature.default, (c[:-5].float(), 1.5, 1, 3, False))
+    torch.library.opcheck(torch.ops.vision_ext.contour_curvature.default, (c.requires_grad_(), 0.0, 0, 3, True))
 
 
 def test_errors():

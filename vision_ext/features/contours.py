@@ -112,14 +112,19 @@ def contour_curvature(contour: ArrayLike, smoothing: float = 2.0, method: str = 
         lens = [n] * c.shape[0] if lengths is None else [int(v) for v in torch.as_tensor(lengths).tolist()]
         if len(lens) != c.shape[0] or any(v < 0 or v > n for v in lens):
             raise ValueError(f"lengths: expected {c.shape[0]} values in [0, {n}], got {lens}")
-        rows = [torch.nn.functional.pad(_ops.contour_curvature(c[i, :v], float(smoothing), m, half), (0, n - v))
+        rows = [torch.nn.functional.pad(_curvature(c[i, :v], float(smoothing), m, half), (0, n - v))
                 for i, v in enumerate(lens)]
         out = torch.stack(rows) if rows else c.new_zeros((0, n))
     else:
         if lengths is not None:
             raise ValueError("lengths: only for a padded (B, N, 2) batch of contours")
-        out = _ops.contour_curvature(c, float(smoothing), m, half)
+        out = _curvature(c, float(smoothing), m, half)
     return out.detach().cpu().numpy() if as_numpy else out
+
+
+def _curvature(c: Tensor, smoothing: float, method: int, half: int) -> Tensor:
+    closed = c.dim() == 2 and c.shape[0] >= 2 and bool(torch.equal(c[0], c[-1]))
+    return _ops.contour_curvature(c, smoothing, method, half, closed)
 
 
 __all__ = ["find_contours", "contour_curvature"]

@@ -25,10 +25,10 @@ def _find_contours_fake(image, level, fully_connected_high, positive_orientation
     torch._check(image.dim() in (2, 3), lambda: f"find_contours: image must be (H, W) or (B, H, W), got "
                                                 f"{tuple(image.shape)}")
     ctx = torch.library.get_ctx()
-    points, contours = ctx.new_dynamic_size(), ctx.new_dynamic_size()
+    points, offsets = ctx.new_dynamic_size(), ctx.new_dynamic_size(min=1)  # offsets: contours + 1
     dtype = torch.float32 if image.dtype in (torch.float32, torch.float16, torch.bfloat16) else torch.float64
     b = image.shape[0] if image.dim() == 3 else 1
-    return (image.new_empty((points, 2), dtype=dtype), image.new_empty((contours + 1,), dtype=torch.int64),
+    return (image.new_empty((points, 2), dtype=dtype), image.new_empty((offsets,), dtype=torch.int64),
             image.new_empty((b + 1,), dtype=torch.int64))
 
 
@@ -38,11 +38,12 @@ register_cuda_missing("vision_ext::find_contours")
 # ---- contour_curvature ----------------------------------------------------------------------------
 
 torch.library.define("vision_ext::contour_curvature",
-                     "(Tensor contour, float smoothing, int method, int window) -> Tensor")
+                     "(Tensor contour, float smoothing, int method, int window, bool closed) -> Tensor")
 
 
-def contour_curvature(contour: Tensor, smoothing: float, method: int, window: int) -> Tensor:
-    return torch.ops.vision_ext.contour_curvature(contour, smoothing, method, window)
+def contour_curvature(contour: Tensor, smoothing: float, method: int, window: int, closed: bool) -> Tensor:
+    """closed: the last point repeats the first (it is dropped, and its value repeats the first's)."""
+    return torch.ops.vision_ext.contour_curvature(contour, smoothing, method, window, closed)
 
 
 def _neighbours(n: int, offsets: Tensor, closed: bool) -> Tensor:
@@ -157,10 +158,8 @@ def _check_contour(contour: Tensor, method: int, smoothing: float, window: int) 
 
 
 @torch.library.impl("vision_ext::contour_curvature", "CompositeImplicitAutograd")
-def _contour_curvature(contour, smoothing, method, window):
+def _contour_curvature(contour, smoothing, method, window, closed):
     _check_contour(contour, method, smoothing, window)
-    n = contour.shape[0]
-    closed = n >= 2 and bool(torch.equal(contour[0], contour[-1]))
     p = contour[:-1] if closed else contour
     if p.shape[0] < 3:
         raise ValueError(f"contour: needs at least 3 distinct points for a curvature, got {p.shape[0]}"
