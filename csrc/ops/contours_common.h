@@ -6,10 +6,12 @@
 #include <ATen/ATen.h>
 #include <torch/library.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <optional>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "vision_ext/contours.h"
@@ -32,16 +34,30 @@ inline at::ScalarType output_dtype(at::ScalarType st) {
 
 // skimage's level=None: (nanmin + nanmax) / 2, summed in the image's own floating dtype as numpy
 // does (float32 images get a float32 level); integer and bool images in float64 (numpy's uint8
-// sum would wrap around at 256: documented in docs/EXACTNESS.md).
-inline std::vector<double> default_levels(const at::Tensor& planes) {
+// sum would wrap around at 256: documented in docs/EXACTNESS.md). values: the float64 planes.
+inline std::vector<double> default_levels(const at::Tensor& planes, const at::Tensor& values) {
+  const auto st = planes.scalar_type();
+  std::vector<double> out(values.size(0));
+  if (values.is_cpu() && st != at::kHalf && st != at::kBFloat16) {
+    const int64_t hw = values.size(1) * values.size(2);
+    for (int64_t n = 0; n < values.size(0); ++n) {
+      const double* v = values.data_ptr<double>() + n * hw;
+      double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+      for (int64_t i = 0; i < hw; ++i)  // NaN compares false: std::min / max keep lo / hi
+        lo = std::min(lo, v[i]), hi = std::max(hi, v[i]);
+      out[n] = st == at::kFloat ? static_cast<double>((static_cast<float>(lo) + static_cast<float>(hi)) / 2.0f)
+                                : (lo + hi) / 2.0;
+    }
+    return out;
+  }
   at::Tensor x = planes.flatten(1);
-  if (!at::isFloatingType(x.scalar_type())) x = x.to(at::kDouble);
+  if (!at::isFloatingType(st)) x = x.to(at::kDouble);
   const at::Tensor nan = at::isnan(x);
   const at::Tensor lo = at::where(nan, std::numeric_limits<double>::infinity(), x).amin(1);
   const at::Tensor hi = at::where(nan, -std::numeric_limits<double>::infinity(), x).amax(1);
   const at::Tensor lv = ((lo + hi) / 2).to(at::kDouble).cpu();
-  const double* p = lv.data_ptr<double>();
-  return std::vector<double>(p, p + lv.numel());
+  std::copy(lv.data_ptr<double>(), lv.data_ptr<double>() + lv.numel(), out.begin());
+  return out;
 }
 
 inline Planes as_planes(const at::Tensor& image, std::optional<double> level, const std::optional<at::Tensor>& mask) {
@@ -73,7 +89,7 @@ inline Planes as_planes(const at::Tensor& image, std::optional<double> level, co
   }
   p.values = planes.to(at::kDouble).contiguous();
   if (level) p.levels.assign(b, *level);
-  else if (b > 0 && h > 0 && w > 0) p.levels = default_levels(planes);
+  else if (b > 0 && h > 0 && w > 0) p.levels = default_levels(planes, p.values);
   else p.levels.assign(b, 0.0);
   return p;
 }
@@ -82,63 +98,63 @@ inline Planes as_planes(const at::Tensor& image, std::optional<double> level, co
 // point tuples (equal keys <=> equal points, vision_ext/contours.h). Segments are visited in the
 // order they were emitted; a contour is kept by the number of the segment that created it. ----
 
-struct KeyedPoint {
-  double y, x;
-  int64_t key;
-};
-
-// A contour under construction: reverse(front) then back (appends at either end are O(1)).
-struct Chain {
-  std::vector<KeyedPoint> front, back;
-  bool alive = true;
-  const KeyedPoint& first() const { return front.empty() ? back.front() : front.back(); }
-  const KeyedPoint& last() const { return back.empty() ? front.front() : back.back(); }
-  template <class F> void for_each(F f) const {
-    for (auto it = front.rbegin(); it != front.rend(); ++it) f(*it);
-    for (const auto& q : back) f(q);
-  }
-  template <class F> void for_each_reversed(F f) const {
-    for (auto it = back.rbegin(); it != back.rend(); ++it) f(*it);
-    for (const auto& q : front) f(q);
-  }
-};
-
+// Contours are singly linked lists of point nodes in one pool, so every step of the assembly
+// (append, prepend, join two contours, close one) is O(1); the point -> contour maps are flat
+// arrays over the key space, kept per thread across calls and cleared only where they were set.
 class Linker {
  public:
-  explicit Linker(int64_t key_count) : starts_(key_count, -1), ends_(key_count, -1) {}
+  // starts / ends: key_count entries, all -1 (and all -1 again when the linker is done with them).
+  Linker(std::vector<int32_t>& starts, std::vector<int32_t>& ends, size_t segments) : starts_(starts), ends_(ends) {
+    nodes_.reserve(2 * segments);
+    chains_.reserve(segments / 4 + 16);
+  }
+  ~Linker() {
+    for (const Chain& c : chains_)  // a contour's only map entries are at its two ends
+      if (c.alive) starts_[nodes_[c.first].key] = -1, ends_[nodes_[c.last].key] = -1;
+  }
 
   void add(const Segment& s) {
     if (s.k0 == s.k1) return;  // degenerate: a pixel exactly at the level; its neighbours pick it up
-    const KeyedPoint from{s.y0, s.x0, s.k0}, to{s.y1, s.x1, s.k1};
     const int32_t tail = take(starts_, s.k1), head = take(ends_, s.k0);
     if (tail >= 0 && head >= 0) {
+      Chain& h = chains_[head];
       if (tail == head) {  // closes a contour
-        chains_[head].back.push_back(to);
+        link_after(h.last, node(s.y1, s.x1, s.k1));
+        h.last = static_cast<int32_t>(nodes_.size()) - 1;
       } else if (tail > head) {  // keep the older (head), append tail
-        Chain& h = chains_[head];
-        chains_[tail].for_each([&](const KeyedPoint& q) { h.back.push_back(q); });
-        chains_[tail] = Chain{{}, {}, false};
-        starts_[h.first().key] = head;
-        ends_[h.last().key] = head;
+        Chain& t = chains_[tail];
+        link_after(h.last, t.first);
+        h.last = t.last;
+        t.alive = false;
+        starts_[nodes_[h.first].key] = head;
+        ends_[nodes_[h.last].key] = head;
       } else {  // keep the older (tail), prepend head
         Chain& t = chains_[tail];
-        const Chain& h = chains_[head];
-        h.for_each_reversed([&](const KeyedPoint& q) { t.front.push_back(q); });
-        starts_[h.first().key] = -1;
-        chains_[head] = Chain{{}, {}, false};
-        starts_[t.first().key] = tail;
-        ends_[t.last().key] = tail;
+        link_after(h.last, t.first);
+        starts_[nodes_[h.first].key] = -1;
+        t.first = h.first;
+        h.alive = false;
+        starts_[nodes_[t.first].key] = tail;
+        ends_[nodes_[t.last].key] = tail;
       }
     } else if (tail < 0 && head < 0) {
       const int32_t id = static_cast<int32_t>(chains_.size());
-      chains_.push_back(Chain{{}, {from, to}, true});
+      const int32_t a = node(s.y0, s.x0, s.k0), b = node(s.y1, s.x1, s.k1);
+      link_after(a, b);
+      chains_.push_back(Chain{a, b, true});
       starts_[s.k0] = id;
       ends_[s.k1] = id;
     } else if (head < 0) {  // the segment ends where `tail` starts
-      chains_[tail].front.push_back(from);
+      Chain& t = chains_[tail];
+      const int32_t a = node(s.y0, s.x0, s.k0);
+      link_after(a, t.first);
+      t.first = a;
       starts_[s.k0] = tail;
     } else {  // the segment starts where `head` ends
-      chains_[head].back.push_back(to);
+      Chain& h = chains_[head];
+      const int32_t b = node(s.y1, s.x1, s.k1);
+      link_after(h.last, b);
+      h.last = b;
       ends_[s.k1] = head;
     }
   }
@@ -148,20 +164,63 @@ class Linker {
   void write(bool reversed, std::vector<double>& points, std::vector<int64_t>& ends) const {
     for (const Chain& c : chains_) {
       if (!c.alive) continue;
-      auto put = [&](const KeyedPoint& q) { points.push_back(q.y), points.push_back(q.x); };
-      reversed ? c.for_each_reversed(put) : c.for_each(put);
+      const size_t begin = points.size();
+      for (int32_t i = c.first;; i = nodes_[i].next) {
+        points.push_back(nodes_[i].y), points.push_back(nodes_[i].x);
+        if (i == c.last) break;
+      }
+      if (reversed)  // reverse the (y, x) pairs in place
+        for (size_t a = begin, b = points.size() - 2; a < b; a += 2, b -= 2)
+          std::swap(points[a], points[b]), std::swap(points[a + 1], points[b + 1]);
       ends.push_back(static_cast<int64_t>(points.size() / 2));
     }
   }
 
  private:
+  struct Node {
+    double y, x;
+    int64_t key;
+    int32_t next;
+  };
+  struct Chain {
+    int32_t first, last;
+    bool alive;
+  };
+  int32_t node(double y, double x, int64_t key) {
+    nodes_.push_back(Node{y, x, key, -1});
+    return static_cast<int32_t>(nodes_.size()) - 1;
+  }
+  void link_after(int32_t a, int32_t b) { nodes_[a].next = b; }
   static int32_t take(std::vector<int32_t>& map, int64_t key) {
     const int32_t v = map[key];
     map[key] = -1;
     return v;
   }
-  std::vector<int32_t> starts_, ends_;
+  std::vector<int32_t>& starts_;
+  std::vector<int32_t>& ends_;
+  std::vector<Node> nodes_;
   std::vector<Chain> chains_;
+};
+
+// The linker's key maps: this thread's, kept across calls, for images up to kCachedKeys keys
+// (about 1400 x 1400 pixels, 2 x 24 MiB); larger images allocate their own.
+constexpr int64_t kCachedKeys = int64_t(6) << 20;
+
+struct KeyMaps {
+  std::vector<int32_t> own_starts, own_ends;
+  std::vector<int32_t>* starts;
+  std::vector<int32_t>* ends;
+  explicit KeyMaps(int64_t key_count) {
+    thread_local std::vector<int32_t> cached_starts, cached_ends;
+    if (key_count <= kCachedKeys) {
+      if (static_cast<int64_t>(cached_starts.size()) < key_count)
+        cached_starts.resize(key_count, -1), cached_ends.resize(key_count, -1);
+      starts = &cached_starts, ends = &cached_ends;
+    } else {
+      own_starts.assign(key_count, -1), own_ends.assign(key_count, -1);
+      starts = &own_starts, ends = &own_ends;
+    }
+  }
 };
 
 // ---- The op over a device backend D, which supplies ----
@@ -185,7 +244,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> find_contours_op(const at::Tensor
     for (int64_t n = 0; n < p.b; ++n) {
       const std::vector<Segment> segs = D::segments(p, n, fully_connected_high);
       if (!segs.empty()) {
-        Linker linker(keys);
+        KeyMaps maps(keys);
+        Linker linker(*maps.starts, *maps.ends, segs.size());
         for (const Segment& s : segs) linker.add(s);
         linker.write(positive_orientation_high, points, contour_ends);
       }
