@@ -4,6 +4,7 @@
 // same contours in the same order.
 #pragma once
 #include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
 #include <torch/library.h>
 
 #include <algorithm>
@@ -60,6 +61,32 @@ inline std::vector<double> default_levels(const at::Tensor& planes, const at::Te
   return out;
 }
 
+// The planes as float64. On the CPU one plain loop on the calling thread: torch's conversion would
+// wake its thread pool for a sub-millisecond copy (and wait for it on a loaded machine).
+inline at::Tensor as_float64(const at::Tensor& planes) {
+  if (planes.scalar_type() == at::kDouble || !planes.is_cpu()) return planes.to(at::kDouble);
+  at::Tensor out = at::empty(planes.sizes(), planes.options().dtype(at::kDouble));
+  double* d = out.data_ptr<double>();
+  const int64_t n = planes.numel();
+  AT_DISPATCH_ALL_TYPES_AND3(at::kBool, at::kHalf, at::kBFloat16, planes.scalar_type(), "find_contours", [&] {
+    const scalar_t* s = planes.data_ptr<scalar_t>();
+    for (int64_t i = 0; i < n; ++i) d[i] = static_cast<double>(s[i]);
+  });
+  return out;
+}
+
+// A host vector as a new tensor of `dtype` on `device` (a plain loop on the CPU, as above).
+template <typename T>
+at::Tensor from_host(const std::vector<T>& v, int64_t rows, int64_t cols, at::ScalarType dtype, at::Device device) {
+  const auto cpu = at::TensorOptions().device(at::kCPU);
+  at::Tensor out = cols ? at::empty({rows, cols}, cpu.dtype(dtype)) : at::empty({rows}, cpu.dtype(dtype));
+  AT_DISPATCH_FLOATING_TYPES_AND(at::kLong, dtype, "find_contours", [&] {
+    scalar_t* o = out.data_ptr<scalar_t>();
+    for (size_t i = 0; i < v.size(); ++i) o[i] = static_cast<scalar_t>(v[i]);
+  });
+  return device.is_cpu() ? out : out.to(device);
+}
+
 inline Planes as_planes(const at::Tensor& image, std::optional<double> level, const std::optional<at::Tensor>& mask) {
   const int64_t d = image.dim();
   TORCH_CHECK(d == 2 || d == 3, "find_contours: image must have shape (H, W) or (B, H, W), got ", image.sizes());
@@ -85,9 +112,9 @@ inline Planes as_planes(const at::Tensor& image, std::optional<double> level, co
     TORCH_CHECK(m.sizes() == image.sizes() || (d == 3 && m.dim() == 2 && m.size(0) == h && m.size(1) == w),
                 "find_contours: mask must have the image's shape ", image.sizes(),
                 (d == 3 ? " (or (H, W), shared by the batch)" : ""), ", got ", m.sizes());
-    p.mask = (m.dim() == 2 ? m.unsqueeze(0) : m).expand({b, h, w}).to(at::kByte).contiguous();
+    p.mask = (m.dim() == 2 ? m.unsqueeze(0) : m).expand({b, h, w}).contiguous().view(at::kByte);  // bool: 0/1 bytes
   }
-  p.values = planes.to(at::kDouble).contiguous();
+  p.values = as_float64(planes.contiguous());
   if (level) p.levels.assign(b, *level);
   else if (b > 0 && h > 0 && w > 0) p.levels = default_levels(planes, p.values);
   else p.levels.assign(b, 0.0);
@@ -254,13 +281,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> find_contours_op(const at::Tensor
   } else {  // skimage refuses images under 2x2; they have no cells, hence no contours
     image_ends.assign(p.b + 1, 0);
   }
-  const int64_t np = static_cast<int64_t>(points.size() / 2);
-  const auto cpu = at::TensorOptions().device(at::kCPU);
-  at::Tensor pts = at::from_blob(points.data(), {np, 2}, cpu.dtype(at::kDouble)).to(output_dtype(image.scalar_type()));
-  at::Tensor ce = at::from_blob(contour_ends.data(), {static_cast<int64_t>(contour_ends.size())}, cpu.dtype(at::kLong));
-  at::Tensor ie = at::from_blob(image_ends.data(), {static_cast<int64_t>(image_ends.size())}, cpu.dtype(at::kLong));
   const auto dev = image.device();
-  return {pts.to(dev, /*non_blocking=*/false, /*copy=*/true), ce.to(dev, false, true), ie.to(dev, false, true)};
+  return {from_host(points, static_cast<int64_t>(points.size() / 2), 2, output_dtype(image.scalar_type()), dev),
+          from_host(contour_ends, static_cast<int64_t>(contour_ends.size()), 0, at::kLong, dev),
+          from_host(image_ends, static_cast<int64_t>(image_ends.size()), 0, at::kLong, dev)};
 }
 
 template <typename D>
