@@ -11,13 +11,6 @@ from vision_ext.features.corners import (  # noqa: F401
     min_eigen_response,
 )
 from vision_ext.features.edges import Canny, canny  # noqa: F401
-from vision_ext.features.texture import (  # noqa: F401
-    HOG,
-    LocalBinaryPattern,
-    graycomatrix,
-    graycoprops,
-    hog,
-    local_binary_pattern,
 from vision_ext.features.colour import (  # noqa: F401
     Moments,
     color_gradient,
@@ -25,4 +18,13 @@ from vision_ext.features.colour import (  # noqa: F401
     color_moments,
     grid_features,
     register_grid_feature,
+)
+from vision_ext.features.contours import contour_curvature, find_contours  # noqa: F401
+from vision_ext.features.texture import (  # noqa: F401
+    HOG,
+    LocalBinaryPattern,
+    graycomatrix,
+    graycoprops,
+    hog,
+    local_binary_pattern,
 )
