@@ -11,3 +11,4 @@ from vision_ext.features.corners import (  # noqa: F401
     min_eigen_response,
 )
 from vision_ext.features.edges import Canny, canny  # noqa: F401
+from vision_ext.features.orb import ORB, Matches, OrbKeypoints, match_descriptors, orb  # noqa: F401

@@ -101,6 +101,8 @@ struct ImageOut {
 
 void orb_image(const uint8_t* plane0, const Plan& plan, bool parallel, const ImageOut& o) {
   const int nl = static_cast<int>(plan.levels.size());
+  *o.count = 0;
+  if (nl == 0) return;  // an empty image
   std::vector<std::vector<uint8_t>> store(nl);
   std::vector<const uint8_t*> lvp(nl, nullptr);
   lvp[0] = plane0;
