@@ -116,10 +116,17 @@ def images():
     return {"camera": data.camera(), "astronaut": cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2GRAY)}
 
 
-def table(n_features=500):
+# The test's subset (tests/features/test_orb_homography.py): every kind of warp, fewer steps.
+TEST_WARPS = ("identity", "rot 30", "rot 90", "rot 180", "scale 0.5", "scale 2", "perspective rot 45", "noise 8",
+              "rot 60 noise 5")
+
+
+def table(n_features=500, warps=None):
     rows = []
     for name, img in images().items():
         for wname, spec in WARPS.items():
+            if warps is not None and wname not in warps:
+                continue
             warped, H = warp(img, spec)
             rows.append((name, wname, run_ours(img, warped, H, n_features), run_cv2(img, warped, H, n_features)))
     return rows

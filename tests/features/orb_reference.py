@@ -96,8 +96,9 @@ def describe(level_img, x, y, half_patch, pairs=None):
     g = smooth(level_img)
 
     def rot(px, py):
-        rx = np.floor(px * c - py * s + 0.5).astype(np.int64)
-        ry = np.floor(px * s + py * c + 0.5).astype(np.int64)
+        # Half up as orb.h writes it: trunc(v + 64.5) - 64 (= floor(v + 0.5) but within 2^-46 of a half).
+        rx = ((px * c - py * s) + 64.5).astype(np.int64) - 64
+        ry = ((px * s + py * c) + 64.5).astype(np.int64) - 64
         return g[y + ry, x + rx]
 
     bits = rot(pairs[:, 0].astype(np.float64), pairs[:, 1].astype(np.float64)) < \

@@ -1,7 +1,8 @@
 """ORB judged by what it is for (tests/features/orb_homography.py): on skimage's camera and
 astronaut (grey) warped by known homographies (rotations 0-180 degrees, scales 0.5-2, perspective,
-noise), keypoint repeatability and the fraction of correct cross-checked matches (reprojection
-within 3 px) are at least those of cv2.ORB_create with the same n_features, at every warp.
+noise; the subset H.TEST_WARPS here, the full table in benchmarks/RESULTS.md), keypoint
+repeatability and the fraction of correct cross-checked matches (reprojection within 3 px) are at
+least those of cv2.ORB_create with the same n_features, at every warp.
 
 Margin: each figure is a proportion over n keypoints or matches, n ~ 150 at a 2x zoom (most of the
 zoomed image's keypoints have no counterpart) to 500, whose sampling spread is sqrt(p (1 - p) / n)
@@ -19,7 +20,7 @@ MARGIN = 0.04
 
 @pytest.fixture(scope="module")
 def table():
-    return H.table(500)
+    return H.table(500, H.TEST_WARPS)
 
 
 def test_repeatability_and_match_precision_at_least_cv2(table):

@@ -121,19 +121,24 @@ VE_HD int orb_disc_half_width(int r, int v) {
   return u;
 }
 
+// Row v of the disc of radius r around `centre` added to the first moments: *a += sum u I,
+// *b += v sum I (integer sums: any split of the rows gives the same totals).
+VE_HD void orb_moment_row(const uint8_t* centre, long long stride, int r, int v, int* a, int* b) {
+  const int hw = orb_disc_half_width(r, v);
+  const uint8_t* row = centre + v * stride;
+  int m = 0, s = 0;
+  for (int u = -hw; u <= hw; ++u) {
+    m += u * row[u];
+    s += row[u];
+  }
+  *a += m;
+  *b += v * s;
+}
+
 // First moments m10 = sum u I, m01 = sum v I over the disc of radius r around `centre`.
 VE_HD void orb_moments(const uint8_t* centre, long long stride, int r, int* m10, int* m01) {
   int a = 0, b = 0;
-  for (int v = -r; v <= r; ++v) {
-    const int hw = orb_disc_half_width(r, v);
-    const uint8_t* row = centre + v * stride;
-    int s = 0;
-    for (int u = -hw; u <= hw; ++u) {
-      a += u * row[u];
-      s += row[u];
-    }
-    b += v * s;
-  }
+  for (int v = -r; v <= r; ++v) orb_moment_row(centre, stride, r, v, &a, &b);
   *m10 = a;
   *m01 = b;
 }
@@ -202,12 +207,17 @@ VE_HD uint8_t orb_smoothed_at(const uint8_t* p, long long stride) {
   return orb_blur_round(v);
 }
 
-// A rotated pattern point: round(R(angle) (px, py)), half up.
-VE_HD void orb_rotate(int px, int py, double c, double s, int* rx, int* ry) {
+// A rotated pattern point: R(angle) (px, py) rounded half up, as trunc(v + 64.5) - 64 (v > -64, so
+// truncation is floor): one IEEE addition and a conversion, which vectorises at every level (a
+// vector floor needs flags the kernels do not use). It equals floor(v + 0.5) except within 2^-46 of
+// a half integer, identically on every device and in tests/features/orb_reference.py.
+// P: int, or double holding an integer (the CPU kernel keeps the table as doubles to vectorise).
+template <typename P>
+VE_HD void orb_rotate(P px, P py, double c, double s, int* rx, int* ry) {
   const double x = ve_add(ve_mul(static_cast<double>(px), c), -ve_mul(static_cast<double>(py), s));
   const double y = ve_add(ve_mul(static_cast<double>(px), s), ve_mul(static_cast<double>(py), c));
-  *rx = static_cast<int>(floor(ve_add(x, 0.5)));
-  *ry = static_cast<int>(floor(ve_add(y, 0.5)));
+  *rx = static_cast<int>(ve_add(x, 64.5)) - 64;
+  *ry = static_cast<int>(ve_add(y, 64.5)) - 64;
 }
 
 // Farthest a rotated pattern point lands from the keypoint (13 * sqrt(2), rounded up), and the

@@ -66,6 +66,18 @@ void harris_points(const uint8_t* plane, int w, int h, const int32_t* xs, const 
   }
 }
 
+// The pattern as doubles (x and y apart), so the rotation loop needs no int conversions.
+struct PatternXY {
+  double x[2 * kOrbPairs], y[2 * kOrbPairs];
+  constexpr PatternXY() : x(), y() {
+    for (int i = 0; i < 2 * kOrbPairs; ++i) {
+      x[i] = kOrbPattern[2 * i];
+      y[i] = kOrbPattern[2 * i + 1];
+    }
+  }
+};
+constexpr PatternXY kPatternXY{};
+
 // The smoothed patch of side S = 2 * reach + 1 around `centre` into g (row stride S): horizontal
 // sums of S + 6 rows into hrow, then the vertical sums, integer and exact (orb_smoothed_at).
 constexpr int S = kOrbPatchSide;
@@ -109,16 +121,20 @@ void describe(const uint8_t* plane, int w, const int32_t* xs, const int32_t* ys,
     vision_ext::orb_direction(m10, m01, &c, &s);
     smooth_patch(centre, stride, hrow, g);
     const int32_t* gc = g + kOrbBriefReach * S + kOrbBriefReach;
+    // Every rotated point first (one independent orb_rotate per point: the loop vectorises where
+    // the level rounds in vectors), then the comparisons.
+    int32_t* at = g + S * S;
+    for (int i = 0; i < 2 * kOrbPairs; ++i) {
+      int rx, ry;
+      vision_ext::orb_rotate(kPatternXY.x[i], kPatternXY.y[i], c, s, &rx, &ry);
+      at[i] = ry * S + rx;
+    }
     uint8_t* d = desc + static_cast<std::ptrdiff_t>(k) * kOrbDescriptorBytes;
     for (int byte = 0; byte < kOrbPairs / 8; ++byte) {
       int first[8], second[8];
       for (int j = 0; j < 8; ++j) {
-        const int* pp = kOrbPattern + 4 * (8 * byte + j);
-        int ax, ay, bx, by;
-        vision_ext::orb_rotate(pp[0], pp[1], c, s, &ax, &ay);
-        vision_ext::orb_rotate(pp[2], pp[3], c, s, &bx, &by);
-        first[j] = gc[ay * S + ax];
-        second[j] = gc[by * S + bx];
+        first[j] = gc[at[2 * (8 * byte + j)]];
+        second[j] = gc[at[2 * (8 * byte + j) + 1]];
       }
       d[byte] = vision_ext::orb_brief_byte(first, second);
     }

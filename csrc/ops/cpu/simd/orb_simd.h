@@ -11,10 +11,12 @@ namespace vision_ext::cpu {
 // Bytes of one ORB descriptor (256 bits).
 constexpr int kOrbDescriptorBytes = 32;
 
-// int32 scratch one describe call needs: the horizontally smoothed rows and the smoothed patch.
+// int32 scratch one describe call needs: the horizontally smoothed rows, the smoothed patch and
+// the 512 rotated pattern points.
 constexpr int kOrbPatchSide = 2 * 19 + 1;  // kOrbBriefReach of vision_ext/orb.h
 inline size_t orb_describe_scratch_ints() {
-  return static_cast<size_t>(kOrbPatchSide + 6) * kOrbPatchSide + static_cast<size_t>(kOrbPatchSide) * kOrbPatchSide;
+  return static_cast<size_t>(kOrbPatchSide + 6) * kOrbPatchSide + static_cast<size_t>(kOrbPatchSide) * kOrbPatchSide +
+         2 * 256;
 }
 
 struct OrbKernels {
