@@ -95,7 +95,7 @@ int main() {
   orb_moments(centre, 64, 15, &m10, &m01);
   int a = 0, b = 0;
   for (int lane = 0; lane < 32; ++lane)
-    for (int v = -15 + lane; v <= 15; v += 32) orb_moment_row(centre, 64, 15, v, &a, &b);
+    for (int v = -15 + lane; v <= 15; v += 32) orb_moment_row(centre, 64, v, orb_disc_half_width(15, v), &a, &b);
   // and the direct sums over the disc
   int da = 0, db = 0;
   for (int v = -15; v <= 15; ++v)

@@ -121,10 +121,9 @@ VE_HD int orb_disc_half_width(int r, int v) {
   return u;
 }
 
-// Row v of the disc of radius r around `centre` added to the first moments: *a += sum u I,
-// *b += v sum I (integer sums: any split of the rows gives the same totals).
-VE_HD void orb_moment_row(const uint8_t* centre, long long stride, int r, int v, int* a, int* b) {
-  const int hw = orb_disc_half_width(r, v);
+// Row v of the disc around `centre`, hw = orb_disc_half_width(r, v), added to the first moments:
+// *a += sum u I, *b += v sum I (integer sums: any split of the rows gives the same totals).
+VE_HD void orb_moment_row(const uint8_t* centre, long long stride, int v, int hw, int* a, int* b) {
   const uint8_t* row = centre + v * stride;
   int m = 0, s = 0;
   for (int u = -hw; u <= hw; ++u) {
@@ -138,7 +137,7 @@ VE_HD void orb_moment_row(const uint8_t* centre, long long stride, int r, int v,
 // First moments m10 = sum u I, m01 = sum v I over the disc of radius r around `centre`.
 VE_HD void orb_moments(const uint8_t* centre, long long stride, int r, int* m10, int* m01) {
   int a = 0, b = 0;
-  for (int v = -r; v <= r; ++v) orb_moment_row(centre, stride, r, v, &a, &b);
+  for (int v = -r; v <= r; ++v) orb_moment_row(centre, stride, v, orb_disc_half_width(r, v), &a, &b);
   *m10 = a;
   *m01 = b;
 }

@@ -44,7 +44,8 @@ __global__ void orb_describe_kernel(const uint8_t* __restrict__ pyramid, const i
     const long long stride = widths[levels[k]];
     const uint8_t* centre = pyramid + offsets[levels[k]] + ys[k] * stride + xs[k];
     int a = 0, b = 0;
-    for (int v = -half_patch + lane; v <= half_patch; v += 32) orb_moment_row(centre, stride, half_patch, v, &a, &b);
+    for (int v = -half_patch + lane; v <= half_patch; v += 32) 
+      orb_moment_row(centre, stride, v, orb_disc_half_width(half_patch, v), &a, &b);
     for (int off = 16; off > 0; off >>= 1) {
       a += __shfl_down_sync(0xffffffffu, a, off);
       b += __shfl_down_sync(0xffffffffu, b, off);

@@ -121,6 +121,9 @@ void orb_image(const uint8_t* plane0, const Plan& plan, bool parallel, const Ima
   const int64_t n = std::min<int64_t>(static_cast<int64_t>(kps.size()), plan.n_features);
   *o.count = n;
   const auto& k = cpu::orb_kernels();
+  std::vector<int32_t> half_widths(2 * plan.half_patch + 1);
+  for (int v = -plan.half_patch; v <= plan.half_patch; ++v)
+    half_widths[v + plan.half_patch] = orb_disc_half_width(plan.half_patch, v);
   const int64_t per = 16, items = (n + per - 1) / per;
   run_items(items, parallel && n >= 64, [&](int64_t it) {
     thread_local std::vector<int32_t> scratch;
@@ -131,8 +134,8 @@ void orb_image(const uint8_t* plane0, const Plan& plan, bool parallel, const Ima
       o.xy[2 * i + 1] = p.y0;
       o.level[i] = p.level;
       o.response[i] = p.response;
-      k.describe(lvp[p.level], plan.levels[p.level].w, &p.x, &p.y, 1, plan.half_patch, o.angle + i,
-                 o.desc + 32 * i, scratch.data());
+      k.describe(lvp[p.level], plan.levels[p.level].w, &p.x, &p.y, 1, plan.half_patch, half_widths.data(),
+                 o.angle + i, o.desc + 32 * i, scratch.data());
     }
   });
 }

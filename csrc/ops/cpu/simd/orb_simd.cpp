@@ -108,14 +108,15 @@ inline void smooth_patch(const uint8_t* centre, std::ptrdiff_t stride, int32_t* 
 }
 
 void describe(const uint8_t* plane, int w, const int32_t* xs, const int32_t* ys, int n, int half_patch,
-              float* angles, uint8_t* desc, int32_t* scratch) {
+              const int32_t* half_widths, float* angles, uint8_t* desc, int32_t* scratch) {
   int32_t* hrow = scratch;
   int32_t* g = scratch + (S + 2 * R) * S;
   const std::ptrdiff_t stride = w;
   for (int k = 0; k < n; ++k) {
     const uint8_t* centre = plane + static_cast<std::ptrdiff_t>(ys[k]) * stride + xs[k];
-    int m10, m01;
-    vision_ext::orb_moments(centre, stride, half_patch, &m10, &m01);
+    int m10 = 0, m01 = 0;
+    for (int v = -half_patch; v <= half_patch; ++v)
+      vision_ext::orb_moment_row(centre, stride, v, half_widths[v + half_patch], &m10, &m01);
     angles[k] = vision_ext::orb_angle_degrees(m10, m01);
     double c, s;
     vision_ext::orb_direction(m10, m01, &c, &s);

@@ -27,9 +27,10 @@ struct OrbKernels {
   // Harris score (orb_harris_at) of n points (xs[i], ys[i]), each >= 4 pixels inside the plane.
   void (*harris_points)(const uint8_t* plane, int w, int h, const int32_t* xs, const int32_t* ys, int n, float* out);
   // Angle (degrees) and descriptor of n points at least max(half_patch, kOrbMinBorder) inside
-  // the plane (row stride w); scratch: orb_describe_scratch_ints() ints.
+  // the plane (row stride w); half_widths[v + half_patch] = orb_disc_half_width(half_patch, v);
+  // scratch: orb_describe_scratch_ints() ints.
   void (*describe)(const uint8_t* plane, int w, const int32_t* xs, const int32_t* ys, int n, int half_patch,
-                   float* angles, uint8_t* desc, int32_t* scratch);
+                   const int32_t* half_widths, float* angles, uint8_t* desc, int32_t* scratch);
   // Hamming distances of queries q[0, nq) against trains t[0, nt) (32 bytes each): per query the
   // smallest distance and its first index, and the second smallest distance (INT32_MAX if nt < 2);
   // per train, col_d / col_i are lowered where a query is strictly closer (queries in order, so
