@@ -128,15 +128,20 @@ void orb_image(const uint8_t* plane0, const Plan& plan, bool parallel, const Ima
   run_items(items, parallel && n >= 64, [&](int64_t it) {
     thread_local std::vector<int32_t> scratch;
     if (scratch.size() < cpu::orb_describe_scratch_ints()) scratch.resize(cpu::orb_describe_scratch_ints());
-    for (int64_t i = it * per; i < std::min(n, (it + 1) * per); ++i) {
+    const int64_t i0 = it * per, i1 = std::min(n, (it + 1) * per);
+    const uint8_t* centres[per];
+    int32_t strides[per];
+    for (int64_t i = i0; i < i1; ++i) {
       const Kp& p = kps[i];
       o.xy[2 * i] = p.x0;
       o.xy[2 * i + 1] = p.y0;
       o.level[i] = p.level;
       o.response[i] = p.response;
-      k.describe(lvp[p.level], plan.levels[p.level].w, &p.x, &p.y, 1, plan.half_patch, half_widths.data(),
-                 o.angle + i, o.desc + 32 * i, scratch.data());
+      strides[i - i0] = plan.levels[p.level].w;
+      centres[i - i0] = lvp[p.level] + static_cast<std::ptrdiff_t>(p.y) * strides[i - i0] + p.x;
     }
+    k.describe(centres, strides, static_cast<int>(i1 - i0), plan.half_patch, half_widths.data(), o.angle + i0,
+               o.desc + 32 * i0, scratch.data());
   });
 }
 

@@ -107,13 +107,25 @@ inline void smooth_patch(const uint8_t* centre, std::ptrdiff_t stride, int32_t* 
   }
 }
 
-void describe(const uint8_t* plane, int w, const int32_t* xs, const int32_t* ys, int n, int half_patch,
+// Ask for the rows a keypoint reads (its smoothing window, which holds the disc for the usual
+// patch sizes) ahead of use: keypoints are scattered over the levels, so they miss the caches.
+inline void prefetch_patch(const uint8_t* centre, std::ptrdiff_t stride) {
+  const uint8_t* top = centre - (kOrbBriefReach + R) * stride - (kOrbBriefReach + R);
+  for (int r = 0; r < S + 2 * R; ++r) {
+    __builtin_prefetch(top + r * stride);
+    __builtin_prefetch(top + r * stride + S + 2 * R - 1);
+  }
+}
+
+void describe(const uint8_t* const* centres, const int32_t* strides, int n, int half_patch,
               const int32_t* half_widths, float* angles, uint8_t* desc, int32_t* scratch) {
   int32_t* hrow = scratch;
   int32_t* g = scratch + (S + 2 * R) * S;
-  const std::ptrdiff_t stride = w;
+  if (n > 0) prefetch_patch(centres[0], strides[0]);
   for (int k = 0; k < n; ++k) {
-    const uint8_t* centre = plane + static_cast<std::ptrdiff_t>(ys[k]) * stride + xs[k];
+    if (k + 1 < n) prefetch_patch(centres[k + 1], strides[k + 1]);
+    const uint8_t* centre = centres[k];
+    const std::ptrdiff_t stride = strides[k];
     int m10 = 0, m01 = 0;
     for (int v = -half_patch; v <= half_patch; ++v)
       vision_ext::orb_moment_row(centre, stride, v, half_widths[v + half_patch], &m10, &m01);

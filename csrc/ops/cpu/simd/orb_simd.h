@@ -26,10 +26,11 @@ struct OrbKernels {
                       const int32_t* xtaps, int32_t* line);
   // Harris score (orb_harris_at) of n points (xs[i], ys[i]), each >= 4 pixels inside the plane.
   void (*harris_points)(const uint8_t* plane, int w, int h, const int32_t* xs, const int32_t* ys, int n, float* out);
-  // Angle (degrees) and descriptor of n points at least max(half_patch, kOrbMinBorder) inside
-  // the plane (row stride w); half_widths[v + half_patch] = orb_disc_half_width(half_patch, v);
-  // scratch: orb_describe_scratch_ints() ints.
-  void (*describe)(const uint8_t* plane, int w, const int32_t* xs, const int32_t* ys, int n, int half_patch,
+  // Angle (degrees) and descriptor of n keypoints: centres[i] points at keypoint i's pixel, in a
+  // plane of row stride strides[i], at least max(half_patch, kOrbMinBorder) inside it;
+  // half_widths[v + half_patch] = orb_disc_half_width(half_patch, v); scratch:
+  // orb_describe_scratch_ints() ints.
+  void (*describe)(const uint8_t* const* centres, const int32_t* strides, int n, int half_patch,
                    const int32_t* half_widths, float* angles, uint8_t* desc, int32_t* scratch);
   // Hamming distances of queries q[0, nq) against trains t[0, nt) (32 bytes each): per query the
   // smallest distance and its first index, and the second smallest distance (INT32_MAX if nt < 2);
