@@ -15,6 +15,8 @@ TORCH_LIBRARY_FRAGMENT(vision_ext, m) {
   m.def(
       "blob_dog(Tensor image, float[] sigmas, int[] radii, float[] smooth_taps, float[] norms, float? threshold, "
       "float? threshold_rel, int[] exclude_border) -> (Tensor, Tensor)");
+  // Determinant of Hessian (scikit-image's box filters on the integral image) at each sigma.
+  m.def("blob_doh(Tensor image, float[] sigmas, float? threshold, float? threshold_rel) -> (Tensor, Tensor)");
   // One image's peaks (N, 3) with the overlapping ones removed, over `pairs` (P, 2) in that order
   // (scikit-image's), or over every close pair in index order when pairs is None.
   m.def("blob_prune(Tensor blobs, Tensor? pairs, float overlap) -> Tensor");

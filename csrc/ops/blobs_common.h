@@ -1,5 +1,5 @@
 // Argument checks, thresholds, overlap pruning and output packing shared by the CPU and CUDA blob
-// ops (LoG, DoG, prune). A backend only computes each image's scale-space candidates; everything
+// ops (LoG, DoG, DoH, prune). A backend only computes each image's scale-space candidates; everything
 // from there (scikit-image's peak_local_max threshold rules and _prune_blobs) is host code here,
 // so both devices return the same blobs in the same order.
 #pragma once
@@ -44,13 +44,15 @@ inline Planes as_planes(const at::Tensor& image, const char* op) {
   return Planes{t.contiguous(), b, h, w};
 }
 
+enum class Kind { log, dog, doh };
+
 // The scale stack and the peak rules of one call, checked.
 struct ScaleSpace {
   std::vector<double> sigmas;  // sigma reported for a peak at response scale s (S entries)
   std::vector<int> radii;      // half-kernel radius of each filter scale (S for LoG, S + 1 for DoG)
   std::vector<int64_t> offsets;  // start of each filter scale's taps
   std::vector<double> smooth, second;  // half kernels w[0..r] of each filter scale, concatenated
-  std::vector<double> norms;   // response multiplier of each response scale
+  std::vector<double> norms;   // response multiplier of each response scale (LoG, DoG)
   bool has_threshold = false, has_rel = false;
   double threshold = 0, rel = 0;
   int exclude_y = 0, exclude_x = 0;
@@ -91,6 +93,16 @@ inline void check_radii_and_taps(const char* op, const std::vector<int64_t>& rad
               " values (w[0..r] of each scale), got ", s.smooth.size());
 }
 
+inline void set_thresholds(const char* op, const c10::optional<double>& threshold,
+                           const c10::optional<double>& threshold_rel, ScaleSpace& s) {
+  s.has_threshold = threshold.has_value();
+  s.threshold = threshold.value_or(0.0);
+  s.has_rel = threshold_rel.has_value();
+  s.rel = threshold_rel.value_or(0.0);
+  TORCH_CHECK(!s.has_threshold || !std::isnan(s.threshold), op, ": threshold must be a number or None, got nan");
+  TORCH_CHECK(!s.has_rel || !std::isnan(s.rel), op, ": threshold_rel must be a number or None, got nan");
+}
+
 inline ScaleSpace make_space(const char* op, bool dog, const std::vector<double>& sigmas,
                              const std::vector<int64_t>& radii, const std::vector<double>& smooth,
                              const std::vector<double>& second, const std::vector<double>& norms,
@@ -118,12 +130,21 @@ inline ScaleSpace make_space(const char* op, bool dog, const std::vector<double>
               ": exclude_border must be two non-negative ints (rows, columns), got ", exclude_border);
   s.exclude_y = static_cast<int>(std::min<int64_t>(exclude_border[0], int64_t(1) << 24));
   s.exclude_x = static_cast<int>(std::min<int64_t>(exclude_border[1], int64_t(1) << 24));
-  s.has_threshold = threshold.has_value();
-  s.threshold = threshold.value_or(0.0);
-  s.has_rel = threshold_rel.has_value();
-  s.rel = threshold_rel.value_or(0.0);
-  TORCH_CHECK(!s.has_threshold || !std::isnan(s.threshold), op, ": threshold must be a number or None, got nan");
-  TORCH_CHECK(!s.has_rel || !std::isnan(s.rel), op, ": threshold_rel must be a number or None, got nan");
+  set_thresholds(op, threshold, threshold_rel, s);
+  return s;
+}
+
+// DoH: the sigmas alone (the boxes follow from them), no border exclusion (scikit-image has none).
+inline ScaleSpace make_doh_space(const std::vector<double>& sigmas, const c10::optional<double>& threshold,
+                                 const c10::optional<double>& threshold_rel) {
+  const char* op = "blob_doh";
+  TORCH_CHECK(!sigmas.empty(), op, ": need at least one sigma; num_sigma must be >= 1");
+  for (double v : sigmas)
+    TORCH_CHECK(std::isfinite(v) && v > 0 && v < (1 << 28), op, ": every sigma must be a finite number in (0, 2^28), got ",
+                v);
+  ScaleSpace s;
+  s.sigmas = sigmas;
+  set_thresholds(op, threshold, threshold_rel, s);
   return s;
 }
 
@@ -318,20 +339,14 @@ inline at::Tensor blob_prune_op(const at::Tensor& blobs, const c10::optional<at:
 
 // ---- The scale-space ops over a device backend D, which supplies ----
 //   D::Guard(device)
-//   D::scan(planes, space, dog) -> std::vector<PlaneScan>, one per image
+//   D::scan(planes, space, kind) -> std::vector<PlaneScan>, one per image
 // Every check runs before the guard, so both devices reject the same inputs with the same words.
 
 template <typename D>
-BlobsOut scale_space_op(const char* op, bool dog, const at::Tensor& image, const std::vector<double>& sigmas,
-                        const std::vector<int64_t>& radii, const std::vector<double>& smooth,
-                        const std::vector<double>& second, const std::vector<double>& norms,
-                        const c10::optional<double>& threshold, const c10::optional<double>& threshold_rel,
-                        const std::vector<int64_t>& exclude_border) {
-  const ScaleSpace s =
-      make_space(op, dog, sigmas, radii, smooth, second, norms, threshold, threshold_rel, exclude_border);
+BlobsOut scan_op(const char* op, Kind kind, const at::Tensor& image, const ScaleSpace& s) {
   typename D::Guard guard(image.device());
   Planes img = as_planes(image, op);
-  std::vector<PlaneScan> scans = D::scan(img, s, dog);
+  std::vector<PlaneScan> scans = D::scan(img, s, kind);
   std::vector<std::vector<Blob>> lists(img.b);
   for (int64_t i = 0; i < img.b; ++i) lists[i] = finish_plane(std::move(scans[i]), s, img.h, img.w);
   return pack(lists, image.options());
@@ -342,22 +357,33 @@ BlobsOut blob_log_op(const at::Tensor& image, at::ArrayRef<double> sigmas, at::I
                      at::ArrayRef<double> smooth_taps, at::ArrayRef<double> second_taps, at::ArrayRef<double> norms,
                      c10::optional<double> threshold, c10::optional<double> threshold_rel,
                      at::IntArrayRef exclude_border) {
-  return scale_space_op<D>("blob_log", false, image, sigmas.vec(), radii.vec(), smooth_taps.vec(), second_taps.vec(),
-                           norms.vec(), threshold, threshold_rel, exclude_border.vec());
+  const char* op = "blob_log";
+  return scan_op<D>(op, Kind::log, image,
+                    make_space(op, false, sigmas.vec(), radii.vec(), smooth_taps.vec(), second_taps.vec(), norms.vec(),
+                               threshold, threshold_rel, exclude_border.vec()));
 }
 
 template <typename D>
 BlobsOut blob_dog_op(const at::Tensor& image, at::ArrayRef<double> sigmas, at::IntArrayRef radii,
                      at::ArrayRef<double> smooth_taps, at::ArrayRef<double> norms, c10::optional<double> threshold,
                      c10::optional<double> threshold_rel, at::IntArrayRef exclude_border) {
-  return scale_space_op<D>("blob_dog", true, image, sigmas.vec(), radii.vec(), smooth_taps.vec(), {}, norms.vec(),
-                           threshold, threshold_rel, exclude_border.vec());
+  const char* op = "blob_dog";
+  return scan_op<D>(op, Kind::dog, image,
+                    make_space(op, true, sigmas.vec(), radii.vec(), smooth_taps.vec(), {}, norms.vec(), threshold,
+                               threshold_rel, exclude_border.vec()));
+}
+
+template <typename D>
+BlobsOut blob_doh_op(const at::Tensor& image, at::ArrayRef<double> sigmas, c10::optional<double> threshold,
+                     c10::optional<double> threshold_rel) {
+  return scan_op<D>("blob_doh", Kind::doh, image, make_doh_space(sigmas.vec(), threshold, threshold_rel));
 }
 
 template <typename D>
 void register_blob_ops(torch::Library& m) {
   m.impl("blob_log", &blob_log_op<D>);
   m.impl("blob_dog", &blob_dog_op<D>);
+  m.impl("blob_doh", &blob_doh_op<D>);
   m.impl("blob_prune", &blob_prune_op);
 }
 

@@ -1,4 +1,4 @@
-"""vision_ext.features blob_log / blob_dog: the same (y, x, sigma) rows as scikit-image 0.26, in
+"""vision_ext.features blob_log / blob_dog / blob_doh: the same (y, x, sigma) rows as scikit-image 0.26, in
 the same order, on real images and edge cases; batching, CPU levels, opcheck, bad input."""
 import numpy as np
 import pytest
@@ -34,13 +34,20 @@ CASES = [
     ("camera", "dog", dict(max_sigma=20, threshold=0.05)),
     ("coins", "dog", dict(min_sigma=2, max_sigma=25, sigma_ratio=1.4, threshold=0.02, overlap=0.7)),
     ("hubble", "dog", dict(max_sigma=30, threshold=0.1, exclude_border=(2, 5))),
+    ("coins", "doh", dict()),
+    ("camera", "doh", dict(max_sigma=20, threshold=0.002, overlap=0.2)),
+    ("hubble", "doh", dict(min_sigma=2, max_sigma=25, num_sigma=7, threshold=None, threshold_rel=0.05,
+                           log_scale=True)),
 ]
+
+DETECTORS = {"log": (lambda: features.blob_log, lambda: feature.blob_log),
+             "dog": (lambda: features.blob_dog, lambda: feature.blob_dog),
+             "doh": (lambda: features.blob_doh, lambda: feature.blob_doh)}
 
 
 def _detect(kind, image, **kwargs):
-    ours = (features.blob_log if kind == "log" else features.blob_dog)(image, **kwargs)
-    ref = (feature.blob_log if kind == "log" else feature.blob_dog)(image, **kwargs)
-    return ours, ref
+    ours_fn, ref_fn = DETECTORS[kind]
+    return ours_fn()(image, **kwargs), ref_fn()(image, **kwargs)
 
 
 @pytest.mark.parametrize("name,kind,kwargs", CASES, ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(CASES)])
@@ -55,7 +62,8 @@ def test_same_blobs_as_skimage(name, kind, kwargs):
 @pytest.mark.parametrize("threshold", [None, -1.0])
 def test_tiny_images_match_skimage(shape, threshold):
     img = np.random.default_rng(sum(shape)).random(shape)
-    for kind, kw in (("log", dict(max_sigma=4, num_sigma=3)), ("dog", dict(max_sigma=4))):
+    for kind, kw in (("log", dict(max_sigma=4, num_sigma=3)), ("dog", dict(max_sigma=4)),
+                     ("doh", dict(max_sigma=4, num_sigma=4))):
         ours, ref = _detect(kind, img, threshold=threshold, **kw)
         np.testing.assert_array_equal(ours, ref)
     # One scale of a 1x1 image: peak_local_max's one-voxel rule (a peak iff above the threshold).
@@ -65,7 +73,7 @@ def test_tiny_images_match_skimage(shape, threshold):
 
 def test_constant_and_empty_images():
     flat = np.full((20, 30), 0.25)
-    for kind in ("log", "dog"):
+    for kind in ("log", "dog", "doh"):
         ours, ref = _detect(kind, flat, max_sigma=5, threshold=None)
         np.testing.assert_array_equal(ours, ref)
         assert ours.shape == (0, 3)
@@ -78,8 +86,8 @@ def test_constant_and_empty_images():
 def test_batch_equals_single_images():
     crops = [data.camera()[i * 60:i * 60 + 96, 200:296] for i in range(3)]
     batch = torch.from_numpy(np.stack(crops))
-    for fn in (features.blob_log, features.blob_dog):
-        kw = dict(max_sigma=12, threshold=0.03)
+    for fn in (features.blob_log, features.blob_dog, features.blob_doh):
+        kw = dict(max_sigma=12, threshold=0.03 if fn is not features.blob_doh else 0.002)
         together = fn(batch, **kw)
         four_d = fn(batch[:, None], **kw)
         assert torch.equal(together.blobs, four_d.blobs) and torch.equal(together.counts, four_d.counts)
@@ -113,6 +121,7 @@ def test_every_cpu_level_gives_the_same_bits():
         for im in imgs:
             out.append(features.blob_log(im, max_sigma=15, threshold=None).blobs)
             out.append(features.blob_dog(im, max_sigma=15, threshold=0.01).blobs)
+            out.append(features.blob_doh(im, max_sigma=15, threshold=None).blobs)
         return out
 
     results = run_at_every_level(run)
@@ -136,6 +145,8 @@ def test_module_forms():
                        features.blob_log(img, max_sigma=8, threshold=0.05).blobs)
     assert torch.equal(features.BlobDoG(max_sigma=8, threshold=0.05)(img).blobs,
                        features.blob_dog(img, max_sigma=8, threshold=0.05).blobs)
+    assert torch.equal(features.BlobDoH(max_sigma=8, threshold=0.001)(img).blobs,
+                       features.blob_doh(img, max_sigma=8, threshold=0.001).blobs)
 
 
 def _op_args(image, kind):
@@ -151,6 +162,7 @@ def test_opcheck():
     img = torch.from_numpy(data.camera()[:24, :20].copy())
     torch.library.opcheck(ops.blob_log.default, _op_args(img, "log"))
     torch.library.opcheck(ops.blob_dog.default, _op_args(img[None].double() / 255, "dog"))
+    torch.library.opcheck(ops.blob_doh.default, (img[None, None], [1.0, 2.0, 3.0], 0.001, None))
     peaks, counts = ops.blob_log(*_op_args(img, "log"))
     rows = peaks[0, :counts[0]]
     torch.library.opcheck(ops.blob_prune.default, (rows, None, 0.5))
@@ -170,6 +182,8 @@ def test_opcheck():
     (lambda: features.blob_log(np.zeros((8, 8)), exclude_border=-1), "exclude_border"),
     (lambda: features.blob_log(np.zeros((8, 8)), exclude_border=(1, 2, 3)), "exclude_border"),
     (lambda: features.blob_dog(np.zeros((8, 8)), sigma_ratio=1.0), "sigma_ratio"),
+    (lambda: features.blob_doh(np.zeros((8, 8)), num_sigma=0), "num_sigma"),
+    (lambda: ops.blob_doh(torch.zeros(8, 8), [], 0.1, None), "at least one sigma"),
     (lambda: ops.blob_log(torch.zeros(8, 8), [1.0], [1], [1.0], [1.0, 0.0], [1.0], 0.1, None, [0, 0]), "smooth_taps"),
     (lambda: ops.blob_log(torch.zeros(8, 8), [-1.0], [0], [1.0], [1.0], [1.0], 0.1, None, [0, 0]), "sigma"),
     (lambda: ops.blob_prune(torch.zeros(3, 2, dtype=torch.float64), None, 0.5), r"\(N, 3\)"),
@@ -184,7 +198,8 @@ def test_bad_input_is_a_clear_error(call, match):
 def test_cuda_matches_cpu(device):
     img = torch.from_numpy(data.coins()[:96, :128].copy())
     for fn, kw in ((features.blob_log, dict(max_sigma=12, threshold=None, threshold_rel=0.1)),
-                   (features.blob_dog, dict(max_sigma=12, threshold=0.02, exclude_border=2))):
+                   (features.blob_dog, dict(max_sigma=12, threshold=0.02, exclude_border=2)),
+                   (features.blob_doh, dict(max_sigma=12, threshold=0.002))):
         ours = fn(img.to(device), **kw)
         ref = fn(img, **kw)
         assert torch.equal(ours.blobs.cpu(), ref.blobs) and torch.equal(ours.counts.cpu(), ref.counts)

@@ -11,4 +11,4 @@ from vision_ext.features.corners import (  # noqa: F401
     min_eigen_response,
 )
 from vision_ext.features.edges import Canny, canny  # noqa: F401
-from vision_ext.features.blobs import BlobDoG, BlobLoG, Blobs, blob_dog, blob_log  # noqa: F401
+from vision_ext.features.blobs import BlobDoG, BlobDoH, BlobLoG, Blobs, blob_doh, blob_dog, blob_log  # noqa: F401

@@ -9,7 +9,7 @@ from vision_ext._build import register_cuda_missing
 
 Tensor = torch.Tensor
 
-OPS = ("blob_log", "blob_dog", "blob_prune")
+OPS = ("blob_log", "blob_dog", "blob_doh", "blob_prune")
 
 
 def blob_log(image: Tensor, sigmas: Sequence[float], radii: Sequence[int], smooth_taps: Sequence[float],
@@ -24,6 +24,11 @@ def blob_dog(image: Tensor, sigmas: Sequence[float], radii: Sequence[int], smoot
              exclude_border: Sequence[int]) -> Tuple[Tensor, Tensor]:
     return torch.ops.vision_ext.blob_dog(image, list(sigmas), list(radii), list(smooth_taps), list(norms), threshold,
                                          threshold_rel, list(exclude_border))
+
+
+def blob_doh(image: Tensor, sigmas: Sequence[float], threshold: Optional[float],
+             threshold_rel: Optional[float]) -> Tuple[Tensor, Tensor]:
+    return torch.ops.vision_ext.blob_doh(image, list(sigmas), threshold, threshold_rel)
 
 
 def blob_prune(blobs: Tensor, pairs: Optional[Tensor], overlap: float) -> Tensor:
@@ -46,6 +51,11 @@ def _blob_log_fake(image, sigmas, radii, smooth_taps, second_taps, norms, thresh
 
 @torch.library.register_fake("vision_ext::blob_dog")
 def _blob_dog_fake(image, sigmas, radii, smooth_taps, norms, threshold, threshold_rel, exclude_border):
+    return _blob_fakes(image)
+
+
+@torch.library.register_fake("vision_ext::blob_doh")
+def _blob_doh_fake(image, sigmas, threshold, threshold_rel):
     return _blob_fakes(image)
 
 

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 
+#include "vision_ext/blobs.h"
+
 namespace vision_ext {
 
 // Column correlation: outa with wa and, when wb is not null, outb with wb.
@@ -25,5 +27,11 @@ cudaError_t launch_blob_row_gauss(const double* a, int height, int width, const 
 // [ex_x, width - ex_x); 0 elsewhere.
 cudaError_t launch_blob_maxima(const double* lo, const double* mid, const double* hi, int height, int width, int ex_y,
                                int ex_x, double thr, uint8_t* flags, cudaStream_t stream);
+
+// Integral image (cumulative sums down the columns, then along the rows, serially like
+// scikit-image) and one scale's determinant-of-Hessian response from it.
+cudaError_t launch_blob_integral_image(const double* src, int height, int width, double* out, cudaStream_t stream);
+cudaError_t launch_blob_doh(const double* ii, int height, int width, const blobs::DohBoxes& boxes, double* out,
+                            cudaStream_t stream);
 
 }  // namespace vision_ext

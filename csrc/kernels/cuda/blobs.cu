@@ -1,4 +1,5 @@
-// CUDA kernels of the blob family: the separable scale-space passes and the 3x3x3 maxima, one
+// CUDA kernels of the blob family: the separable scale-space passes, the DoH boxes and the 3x3x3
+// maxima, one
 // thread per output pixel. The sums are those of vision_ext/blobs.h, in the CPU kernels' order, so
 // both devices compute the same bits. Torch-free: pointers, sizes, plain params.
 #include <cuda_runtime.h>
@@ -79,6 +80,43 @@ __global__ void maxima_kernel(const double* lo, const double* __restrict__ mid, 
   });
 }
 
+// One thread per column, then one per row: the serial order of the CPU's cumulative sums.
+__global__ void integral_columns_kernel(const double* __restrict__ src, int h, int w, double* out) {
+  const int x = blockIdx.x * blockDim.x + threadIdx.x;
+  if (x >= w) return;
+  double acc = src[x];
+  out[x] = acc;
+  for (int y = 1; y < h; ++y) {
+    acc = acc + src[static_cast<long long>(y) * w + x];
+    out[static_cast<long long>(y) * w + x] = acc;
+  }
+}
+
+__global__ void integral_rows_kernel(int h, int w, double* out) {
+  const int y = blockIdx.x * blockDim.x + threadIdx.x;
+  if (y >= h) return;
+  double* row = out + static_cast<long long>(y) * w;
+  for (int x = 1; x < w; ++x) row[x] = row[x - 1] + row[x];
+}
+
+__device__ int clip_to(long long v, int hi) { return static_cast<int>(v < 0 ? 0 : (v > hi ? hi : v)); }
+
+__global__ void doh_kernel(const double* __restrict__ ii, int h, int w, blobs::DohBoxes b, double* out) {
+  for_each_pixel(h, w, [&](int y, int x) {
+    double box[8];
+    for (int k = 0; k < 8; ++k) {
+      const int r0 = clip_to(static_cast<long long>(y) + b.dr[k], h - 1);
+      const int r1 = clip_to(static_cast<long long>(r0) + b.rl[k], h - 1);
+      const int c0 = clip_to(static_cast<long long>(x) + b.dc[k], w - 1);
+      const int c1 = clip_to(static_cast<long long>(c0) + b.cl[k], w - 1);
+      const double* near = ii + static_cast<long long>(r0) * w;
+      const double* far = ii + static_cast<long long>(r1) * w;
+      box[k] = blobs::box_sum(near[c0], far[c1], near[c1], far[c0]);
+    }
+    out[static_cast<long long>(y) * w + x] = blobs::doh_response(box, b.w_i);
+  });
+}
+
 dim3 pixel_grid(int width, int height) {
   const long long gy = (height + kBlockY - 1) / kBlockY;
   return dim3((width + kBlockX - 1) / kBlockX, static_cast<unsigned>(gy < kMaxGridY ? gy : kMaxGridY));
@@ -115,6 +153,22 @@ cudaError_t launch_blob_maxima(const double* lo, const double* mid, const double
   if (height == 0 || width == 0) return cudaSuccess;
   maxima_kernel<<<pixel_grid(width, height), dim3(kBlockX, kBlockY), 0, stream>>>(lo, mid, hi, height, width, ex_y,
                                                                                   ex_x, thr, flags);
+  return cudaGetLastError();
+}
+
+cudaError_t launch_blob_integral_image(const double* src, int height, int width, double* out, cudaStream_t stream) {
+  if (height == 0 || width == 0) return cudaSuccess;
+  integral_columns_kernel<<<(width + 127) / 128, 128, 0, stream>>>(src, height, width, out);
+  const cudaError_t err = cudaGetLastError();
+  if (err != cudaSuccess) return err;
+  integral_rows_kernel<<<(height + 127) / 128, 128, 0, stream>>>(height, width, out);
+  return cudaGetLastError();
+}
+
+cudaError_t launch_blob_doh(const double* ii, int height, int width, const blobs::DohBoxes& boxes, double* out,
+                            cudaStream_t stream) {
+  if (height == 0 || width == 0) return cudaSuccess;
+  doh_kernel<<<pixel_grid(width, height), dim3(kBlockX, kBlockY), 0, stream>>>(ii, height, width, boxes, out);
   return cudaGetLastError();
 }
 

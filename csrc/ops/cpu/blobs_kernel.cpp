@@ -1,5 +1,6 @@
-// CPU glue of the blob family (LoG and DoG). Each image's scale space is streamed: a scale's
-// response is computed (column pass, then row pass, on row tiles in parallel), and the scale
+// CPU glue of the blob family (LoG, DoG, DoH). Each image's scale space is streamed: a scale's
+// response is computed (LoG / DoG: column pass, then row pass; DoH: box sums on the integral
+// image; on row tiles in parallel), and the scale
 // below it is scanned for 3x3x3 maxima as soon as its upper neighbour exists, so at most three
 // response planes (plus two filter planes) are alive per image, whatever the number of scales.
 // Only candidates above the threshold known so far are kept (../blobs_common.h finishes them).
@@ -41,11 +42,11 @@ struct Tiles {
 
 class PlaneScanner {
  public:
-  PlaneScanner(const double* src, int h, int w, const ScaleSpace& s, bool dog, bool parallel)
-      : src_(src), h_(h), w_(w), hw_(static_cast<size_t>(h) * w), s_(s), dog_(dog), parallel_(parallel && hw_ >= kParallelPixels),
-        tiles_(h, parallel_), k_(cpu::blobs_kernels()) {
-    a_.resize(hw_);
-    b_.resize(dog ? 2 * hw_ : hw_);  // DoG: the previous and current Gaussian
+  PlaneScanner(const double* src, int h, int w, const ScaleSpace& s, Kind kind, bool parallel)
+      : src_(src), h_(h), w_(w), hw_(static_cast<size_t>(h) * w), s_(s), kind_(kind), dog_(kind == Kind::dog),
+        parallel_(parallel && hw_ >= kParallelPixels), tiles_(h, parallel_), k_(cpu::blobs_kernels()) {
+    a_.resize(hw_);  // LoG / DoG: the column pass; DoH: the integral image
+    if (kind != Kind::doh) b_.resize(dog_ ? 2 * hw_ : hw_);  // DoG: the previous and current Gaussian
     ring_.resize(3 * hw_);
     tile_lo_.resize(tiles_.count);
     tile_hi_.resize(tiles_.count);
@@ -55,6 +56,7 @@ class PlaneScanner {
   PlaneScan run() {
     const int64_t scales = s_.scales();
     if (dog_) gaussian(0, nullptr, gauss(0), nullptr);
+    if (kind_ == Kind::doh) k_.integral_image(src_, h_, w_, a_.data());
     for (int64_t i = 0; i < scales; ++i) {
       response(i, plane(i));
       if (i >= 1) maxima(i - 1, i >= 2 ? plane(i - 2) : nullptr, plane(i - 1), plane(i));
@@ -97,11 +99,7 @@ class PlaneScanner {
       if (out) k_.min_max(out + static_cast<size_t>(y0) * w_, static_cast<long long>(y1 - y0) * w_, &tile_lo_[t],
                           &tile_hi_[t]);
     });
-    if (!out) return;
-    for (int64_t t = 0; t < tiles_.count; ++t) {
-      scan_.lo = std::min(scan_.lo, tile_lo_[t]);
-      scan_.hi = std::max(scan_.hi, tile_hi_[t]);
-    }
+    if (out) merge_ranges();
   }
 
   void gaussian(int64_t f, const double* previous, double* g, double* dog) {
@@ -116,12 +114,29 @@ class PlaneScanner {
 
   void response(int64_t i, double* out) {
     if (dog_) return gaussian(i + 1, gauss(i), gauss(i + 1), out);
+    if (kind_ == Kind::doh) return hessian(i, out);
     column(i, b_.data());
     rows(i, out, [&](int y0, int y1, const int32_t* xmap, int r, double* buf) {
       const size_t o = static_cast<size_t>(y0) * w_;
       k_.row_log(a_.data() + o, b_.data() + o, w_, y1 - y0, xmap, s_.smooth_taps(i), s_.second_taps(i), r,
                  s_.norms[i], out + o, buf);
     });
+  }
+
+  void hessian(int64_t i, double* out) {
+    const DohBoxes boxes = doh_boxes(s_.sigmas[i]);
+    for_tiles([&](int64_t t, int y0, int y1) {
+      for (int y = y0; y < y1; ++y) k_.row_doh(a_.data(), h_, w_, y, boxes, out + static_cast<size_t>(y) * w_);
+      k_.min_max(out + static_cast<size_t>(y0) * w_, static_cast<long long>(y1 - y0) * w_, &tile_lo_[t], &tile_hi_[t]);
+    });
+    merge_ranges();
+  }
+
+  void merge_ranges() {
+    for (int64_t t = 0; t < tiles_.count; ++t) {
+      scan_.lo = std::min(scan_.lo, tile_lo_[t]);
+      scan_.hi = std::max(scan_.hi, tile_hi_[t]);
+    }
   }
 
   void maxima(int64_t i, const double* lo, const double* mid, const double* hi) {
@@ -150,6 +165,7 @@ class PlaneScanner {
   int h_, w_;
   size_t hw_;
   const ScaleSpace& s_;
+  Kind kind_;
   bool dog_, parallel_;
   Tiles tiles_;
   const cpu::BlobKernels& k_;
@@ -164,7 +180,7 @@ struct Cpu {
     explicit Guard(const at::Device&) {}
   };
 
-  static std::vector<PlaneScan> scan(const Planes& img, const ScaleSpace& s, bool dog) {
+  static std::vector<PlaneScan> scan(const Planes& img, const ScaleSpace& s, Kind kind) {
     std::vector<PlaneScan> out(img.b);
     if (img.h == 0 || img.w == 0) return out;
     const double* base = img.t.data_ptr<double>();
@@ -172,7 +188,7 @@ struct Cpu {
     // Many small images: one image per thread; otherwise the rows of each image are shared.
     const bool by_image = img.b > 1 && hw < 256 * 256;
     run_items(img.b, by_image, [&](int64_t i) {
-      out[i] = PlaneScanner(base + i * hw, static_cast<int>(img.h), static_cast<int>(img.w), s, dog, !by_image).run();
+      out[i] = PlaneScanner(base + i * hw, static_cast<int>(img.h), static_cast<int>(img.w), s, kind, !by_image).run();
     });
     return out;
   }

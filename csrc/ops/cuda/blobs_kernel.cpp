@@ -22,13 +22,14 @@ namespace {
 struct Cuda {
   using Guard = c10::cuda::CUDAGuard;
 
-  static std::vector<PlaneScan> scan(const Planes& img, const ScaleSpace& s, bool dog) {
+  static std::vector<PlaneScan> scan(const Planes& img, const ScaleSpace& s, Kind kind) {
+    const bool dog = kind == Kind::dog, doh = kind == Kind::doh;
     std::vector<PlaneScan> out(img.b);
     if (img.h == 0 || img.w == 0) return out;
     cudaStream_t stream = c10::cuda::getCurrentCUDAStream();
     const auto opts = img.t.options();
-    const at::Tensor smooth = at::tensor(s.smooth, at::kDouble).to(opts.device());
-    const at::Tensor second = dog ? at::Tensor() : at::tensor(s.second, at::kDouble).to(opts.device());
+    const at::Tensor smooth = doh ? at::Tensor() : at::tensor(s.smooth, at::kDouble).to(opts.device());
+    const at::Tensor second = kind != Kind::log ? at::Tensor() : at::tensor(s.second, at::kDouble).to(opts.device());
     const int h = static_cast<int>(img.h), w = static_cast<int>(img.w);
     const int64_t scales = s.scales();
     // No host read while streaming, so the scan keeps only what the fixed threshold rejects.
@@ -58,8 +59,11 @@ struct Cuda {
         idx.push_back(pix * scales + i);
       };
       if (dog) gaussian(0, gauss(0), nullptr);
+      if (doh) C10_CUDA_CHECK(launch_blob_integral_image(src, h, w, a.data_ptr<double>(), stream));
       for (int64_t i = 0; i < scales; ++i) {
-        if (dog) {
+        if (doh) {
+          C10_CUDA_CHECK(launch_blob_doh(a.data_ptr<double>(), h, w, doh_boxes(s.sigmas[i]), plane(i), stream));
+        } else if (dog) {
           gaussian(i + 1, gauss(i + 1), plane(i));
         } else {
           C10_CUDA_CHECK(launch_blob_column_pass(src, h, w, taps(smooth, i), taps(second, i), s.radii[i],

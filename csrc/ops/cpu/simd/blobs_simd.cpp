@@ -1,5 +1,6 @@
 // CPU kernels of the blob family, compiled once per level: the separable Gaussian / second
-// derivative passes of the LoG and DoG scale spaces and the 3x3x3 scale-space maxima. Every sum
+// derivative passes of the LoG and DoG scale spaces, the box-filter determinant of Hessian (DoH)
+// and the 3x3x3 scale-space maxima. Every sum
 // is the one of vision_ext/blobs.h (centre_tap, then pair_tap from the outermost pair in), on a
 // block of kBlock vectors at once so the additions of independent outputs overlap; there is no
 // mul_add, so every level gives the same bits (and those of scipy.ndimage for the same taps).
@@ -230,8 +231,66 @@ void min_max(const double* p, long long n, double* lo, double* hi) {
   *hi = mx;
 }
 
+// ---- determinant of Hessian ---------------------------------------------------------------------
+void integral_image(const double* src, int h, int w, double* out) {
+  const std::ptrdiff_t W = w;
+  std::memcpy(out, src, sizeof(double) * W);
+  for (int y = 1; y < h; ++y) {  // down the columns, a vector of columns at a time
+    const double* up = out + (y - 1) * W;
+    const double* in = src + y * W;
+    double* o = out + y * W;
+    std::ptrdiff_t x = 0;
+    for (; x + L <= W; x += L) (V::load(up + x) + V::load(in + x)).store(o + x);
+    for (; x < W; ++x) o[x] = up[x] + in[x];
+  }
+  for (int y = 0; y < h; ++y) {  // then along the rows (a serial dependency per row)
+    double* o = out + y * W;
+    for (std::ptrdiff_t x = 1; x < W; ++x) o[x] = o[x - 1] + o[x];
+  }
+}
+
+inline int clip(long long v, int hi) { return static_cast<int>(v < 0 ? 0 : (v > hi ? hi : v)); }
+
+void row_doh(const double* ii, int h, int w, int y, const blobs::DohBoxes& b, double* out) {
+  const std::ptrdiff_t W = w;
+  // Rows of each box's near and far corners: fixed for the row.
+  const double* near[8];
+  const double* far[8];
+  int lo = 0, hi = w;  // columns where no box corner needs clipping
+  for (int k = 0; k < 8; ++k) {
+    const int r = clip(static_cast<long long>(y) + b.dr[k], h - 1);
+    near[k] = ii + r * W;
+    far[k] = ii + clip(static_cast<long long>(r) + b.rl[k], h - 1) * W;
+    // Both corners c + dc and c + dc + cl (cl < 0 for the smallest scales) within [0, w - 1].
+    const int reach_lo = b.cl[k] < 0 ? b.cl[k] : 0, reach_hi = b.cl[k] > 0 ? b.cl[k] : 0;
+    lo = lo > -b.dc[k] - reach_lo ? lo : -b.dc[k] - reach_lo;
+    hi = hi < w - b.dc[k] - reach_hi ? hi : w - b.dc[k] - reach_hi;
+  }
+  auto scalar = [&](std::ptrdiff_t c) {
+    double box[8];
+    for (int k = 0; k < 8; ++k) {
+      const int c0 = clip(c + b.dc[k], w - 1), c1 = clip(static_cast<long long>(c0) + b.cl[k], w - 1);
+      box[k] = blobs::box_sum(near[k][c0], far[k][c1], near[k][c1], far[k][c0]);
+    }
+    out[c] = blobs::doh_response(box, b.w_i);
+  };
+  std::ptrdiff_t c = 0;
+  for (; c < W && (c < lo || c >= hi); ++c) scalar(c);  // left border (or every column)
+  for (; c + L <= hi; c += L) {
+    V box[8];
+    for (int k = 0; k < 8; ++k) {
+      const std::ptrdiff_t c0 = c + b.dc[k], c1 = c0 + b.cl[k];
+      box[k] = blobs::box_sum(V::load(near[k] + c0), V::load(far[k] + c1), V::load(near[k] + c1),
+                              V::load(far[k] + c0));
+    }
+    blobs::doh_response(box, b.w_i).store(out + c);
+  }
+  for (; c < W; ++c) scalar(c);
+}
+
 }  // namespace
 
-extern const BlobKernels blobs = {&column_pass, &row_log, &row_gauss, &row_maxima, &min_max};
+extern const BlobKernels blobs = {&column_pass, &row_log,        &row_gauss, &row_maxima,
+                                  &min_max,     &integral_image, &row_doh};
 
 }  // namespace vision_ext::cpu::VE_CPU_NS

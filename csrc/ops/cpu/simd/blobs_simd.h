@@ -1,4 +1,4 @@
-// The per-level kernels of the CPU blob family (blobs_simd.cpp) and what the glue
+// The per-level kernels of the CPU blob family (LoG, DoG, DoH) (blobs_simd.cpp) and what the glue
 // (../blobs_kernel.cpp) hands them. Torch-free: the glue allocates every buffer. Planes are
 // contiguous height x width doubles; half kernels w[0..r] as in vision_ext/blobs.h.
 #pragma once
@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "../cpu_dispatch.h"
+#include "vision_ext/blobs.h"
 
 namespace vision_ext::cpu {
 
@@ -35,6 +36,11 @@ struct BlobKernels {
                     int x1, double thr, int32_t* cols);
   // Smallest and largest value of n doubles (n >= 1) into *lo, *hi.
   void (*min_max)(const double* p, long long n, double* lo, double* hi);
+  // Integral image of a plane: cumulative sums down the columns, then along the rows
+  // (scikit-image's integral_image, the same additions in the same order).
+  void (*integral_image)(const double* src, int height, int width, double* out);
+  // Row y of a determinant-of-Hessian response from the integral image `ii`.
+  void (*row_doh)(const double* ii, int height, int width, int y, const blobs::DohBoxes& boxes, double* out);
 };
 
 }  // namespace vision_ext::cpu
