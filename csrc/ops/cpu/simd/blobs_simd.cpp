@@ -137,7 +137,7 @@ void row_gauss(const double* a, int w, int rows, const int32_t* xmap, const doub
     const double* c = scratch + r;
     const double* prev = previous ? previous + y * W : nullptr;
     double* gy = g + y * W;
-    double* dy = dog + y * W;
+    double* dy = dog ? dog + y * W : nullptr;
     std::ptrdiff_t x = 0;
     for (; x + kBlock * L <= W; x += kBlock * L) gauss_block<V, kBlock>(c, x, wg, r, prev, norm, gy, dy);
     for (; x + L <= W; x += L) gauss_block<V, 1>(c, x, wg, r, prev, norm, gy, dy);
