@@ -30,7 +30,7 @@ IMAGES = {
 CASES = [
     ("camera", "log", dict(max_sigma=20, threshold=0.05)),
     ("coins", "log", dict(min_sigma=3, max_sigma=25, num_sigma=8, threshold=0.05, overlap=0.3)),
-    ("hubble", "log", dict(max_sigma=30, num_sigma=10, threshold=0.1)),
+    ("hubble", "log", dict(max_sigma=20, num_sigma=8, threshold=0.1)),
     ("hubble", "log", dict(max_sigma=20, threshold=None, threshold_rel=0.2, log_scale=True, exclude_border=3)),
     ("camera", "dog", dict(max_sigma=20, threshold=0.05)),
     ("coins", "dog", dict(min_sigma=2, max_sigma=25, sigma_ratio=1.4, threshold=0.02, overlap=0.7)),

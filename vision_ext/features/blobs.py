@@ -15,6 +15,7 @@ float32 or float64 (both computed in float64). A numpy (H, W) image gives skimag
 of (y, x, sigma) rows; a (B, H, W) array a list of them; tensors give `Blobs`.
 """
 import dataclasses
+import itertools
 import math
 import numbers
 from typing import List, Optional, Sequence, Tuple, Union
@@ -179,8 +180,9 @@ def _skimage_pair_order(peaks: np.ndarray) -> Optional[Tensor]:
     except ImportError:  # pragma: no cover - scipy comes with scikit-image
         return None
     reach = 2 * peaks[:, -1].max() * math.sqrt(2)
-    pairs = np.array(list(spatial.cKDTree(peaks[:, :-1]).query_pairs(reach)), dtype=np.int64).reshape(-1, 2)
-    return torch.from_numpy(pairs)
+    pairs = spatial.cKDTree(peaks[:, :-1]).query_pairs(reach)
+    flat = np.fromiter(itertools.chain.from_iterable(pairs), dtype=np.int64, count=2 * len(pairs))
+    return torch.from_numpy(flat.reshape(-1, 2))
 
 
 def _pruned(peaks: Tensor, counts: Tensor, overlap: float) -> Blobs:

@@ -49,18 +49,25 @@ inline void column_block(const double* src, std::ptrdiff_t w, const int32_t* row
   }
 }
 
+// Columns per strip: the 2r + 1 input rows of a strip (up to ~400 rows of 512 bytes) stay in L2
+// while the strip's output rows are computed, instead of streaming whole rows from memory.
+constexpr std::ptrdiff_t kStrip = 64;
+
 template <bool Two>
 void column_rows(const double* src, int w, int y0, int y1, const int32_t* ymap, const double* wa, const double* wb,
                  int r, double* outa, double* outb) {
   const std::ptrdiff_t W = w;
-  for (int y = y0; y < y1; ++y) {
-    const int32_t* rows = ymap + y + r;  // rows[k]: the row standing for y + k
-    double* oa = outa + y * W;
-    double* ob = Two ? outb + y * W : nullptr;
-    std::ptrdiff_t x = 0;
-    for (; x + kBlock * L <= W; x += kBlock * L) column_block<V, kBlock, Two>(src, W, rows, x, wa, wb, r, oa, ob);
-    for (; x + L <= W; x += L) column_block<V, 1, Two>(src, W, rows, x, wa, wb, r, oa, ob);
-    for (; x < W; ++x) column_block<double, 1, Two>(src, W, rows, x, wa, wb, r, oa, ob);
+  for (std::ptrdiff_t xs = 0; xs < W; xs += kStrip) {
+    const std::ptrdiff_t xe = xs + kStrip < W ? xs + kStrip : W;
+    for (int y = y0; y < y1; ++y) {
+      const int32_t* rows = ymap + y + r;  // rows[k]: the row standing for y + k
+      double* oa = outa + y * W;
+      double* ob = Two ? outb + y * W : nullptr;
+      std::ptrdiff_t x = xs;
+      for (; x + kBlock * L <= xe; x += kBlock * L) column_block<V, kBlock, Two>(src, W, rows, x, wa, wb, r, oa, ob);
+      for (; x + L <= xe; x += L) column_block<V, 1, Two>(src, W, rows, x, wa, wb, r, oa, ob);
+      for (; x < xe; ++x) column_block<double, 1, Two>(src, W, rows, x, wa, wb, r, oa, ob);
+    }
   }
 }
 
