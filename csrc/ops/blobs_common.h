@@ -195,23 +195,29 @@ inline double blob_overlap(const Blob& a, const Blob& b) {
   return area / (M_PI * (rmin * rmin));
 }
 
-// The pairs scikit-image's _prune_blobs looks at: blobs closer than 2 * sqrt(2) * (largest
-// sigma), as (first, second) indices, first < second, in lexicographic order. (scikit-image
-// visits them in the iteration order of scipy's cKDTree.query_pairs set, and its result depends
-// on that order; vision_ext.features passes that order to blob_prune when scipy is there.)
-inline std::vector<std::pair<int64_t, int64_t>> close_pairs(const std::vector<Blob>& blobs) {
-  std::vector<std::pair<int64_t, int64_t>> pairs;
+// One prune step of scikit-image's _prune_blobs on the pair (i, j): where both are still present
+// and overlap by more than `overlap`, the one with the smaller sigma goes (on equal sigmas, i,
+// the pair's first). A removed blob removes no other.
+inline void prune_pair(const std::vector<Blob>& blobs, int64_t i, int64_t j, double overlap, std::vector<char>& gone) {
+  if (gone[i] || gone[j]) return;
+  if (blob_overlap(blobs[i], blobs[j]) > overlap) gone[blobs[i].sigma > blobs[j].sigma ? j : i] = 1;
+}
+
+// _prune_blobs over every close pair (i, j), i < j, in lexicographic order, found on a grid and
+// visited as found: memory O(N) whatever the number of pairs. (scikit-image visits the pairs in the
+// iteration order of scipy's cKDTree.query_pairs set, and its result depends on that order;
+// vision_ext.features passes that order to blob_prune while the set is small.)
+inline void prune_in_index_order(const std::vector<Blob>& blobs, double overlap, std::vector<char>& gone) {
   const int64_t n = static_cast<int64_t>(blobs.size());
-  if (n < 2) return pairs;
+  if (n < 2) return;
   double smax = 0, ymin = blobs[0].y, xmin = blobs[0].x;
   for (const Blob& b : blobs) {
     smax = std::max(smax, b.sigma);
     ymin = std::min(ymin, b.y);
     xmin = std::min(xmin, b.x);
   }
-  const double reach = 2 * smax * std::sqrt(2.0), reach2 = reach * reach;
-  // A grid of cells of side >= reach: a close pair lies in neighbouring cells.
-  const double cell = std::max(reach, 1.0);
+  // Disks of radius sqrt(2) sigma: two blobs overlap only within sqrt(2) (sigma_i + sigma_j).
+  const double cell = std::max(2 * std::sqrt(2.0) * smax, 1.0);
   const int64_t stride = int64_t(1) << 26;
   auto key_of = [&](const Blob& b, int64_t dy, int64_t dx) {
     return (static_cast<int64_t>((b.y - ymin) / cell) + dy) * stride + static_cast<int64_t>((b.x - xmin) / cell) + dx;
@@ -221,6 +227,9 @@ inline std::vector<std::pair<int64_t, int64_t>> close_pairs(const std::vector<Bl
   std::sort(keyed.begin(), keyed.end());
   std::vector<int64_t> partners;
   for (int64_t i = 0; i < n; ++i) {
+    if (gone[i]) continue;
+    // (a hair wider: the overlap test's own rounding decides the pairs at the very edge)
+    const double reach = std::sqrt(2.0) * (blobs[i].sigma + smax) * (1 + 1e-9), reach2 = reach * reach;
     partners.clear();
     for (int64_t dy = -1; dy <= 1; ++dy)
       for (int64_t dx = -1; dx <= 1; ++dx) {
@@ -233,66 +242,11 @@ inline std::vector<std::pair<int64_t, int64_t>> close_pairs(const std::vector<Bl
         }
       }
     std::sort(partners.begin(), partners.end());
-    for (int64_t j : partners) pairs.emplace_back(i, j);
-  }
-  return pairs;
-}
-
-// scikit-image's _prune_blobs over the given pairs, in their order: where two blobs both still
-// present overlap by more than `overlap`, the one with the smaller sigma goes (on equal sigmas,
-// the pair's first). A removed blob removes no other. The survivors keep their order.
-inline std::vector<Blob> prune_blobs(const std::vector<Blob>& blobs,
-                                     const std::vector<std::pair<int64_t, int64_t>>& pairs, double overlap) {
-  std::vector<char> gone(blobs.size(), 0);
-  for (const auto& [i, j] : pairs) {
-    if (gone[i] || gone[j]) continue;
-    if (blob_overlap(blobs[i], blobs[j]) > overlap) gone[blobs[i].sigma > blobs[j].sigma ? j : i] = 1;
-  }
-  std::vector<Blob> kept;
-  for (size_t i = 0; i < blobs.size(); ++i)
-    if (!gone[i]) kept.push_back(blobs[i]);
-  return kept;
-}
-
-// One image's peaks from its scan: peak_local_max's threshold and "no peak in a constant stack"
-// rules, highest value first (ties: raster order), as (y, x, sigma). Pruning is blob_prune's.
-inline std::vector<Blob> finish_plane(PlaneScan scan, const ScaleSpace& s, int64_t h, int64_t w) {
-  const int64_t scales = s.scales();
-  std::vector<Blob> out;
-  if (h * w == 0) return out;
-  const bool single = h * w * scales == 1;  // peak_local_max tests a one-voxel stack against the threshold only
-  if (!single && !(scan.lo < scan.hi)) return out;  // constant stack: every voxel its own maximum, no peak
-  const double t = s.threshold_for(scan.lo, scan.hi);
-  auto& c = scan.candidates;
-  c.erase(std::remove_if(c.begin(), c.end(), [&](const Candidate& k) { return !(k.value > t); }), c.end());
-  std::sort(c.begin(), c.end(), [](const Candidate& a, const Candidate& b) {
-    return a.value > b.value || (a.value == b.value && a.index < b.index);
-  });
-  out.reserve(c.size());
-  for (const Candidate& k : c) {
-    const int64_t sc = k.index % scales, pix = k.index / scales;
-    out.push_back({static_cast<double>(pix / w), static_cast<double>(pix % w), s.sigmas[sc]});
-  }
-  return out;
-}
-
-inline BlobsOut pack(const std::vector<std::vector<Blob>>& lists, const at::TensorOptions& opts) {
-  const int64_t b = static_cast<int64_t>(lists.size());
-  int64_t k = 0;
-  for (const auto& l : lists) k = std::max<int64_t>(k, static_cast<int64_t>(l.size()));
-  at::Tensor blobs = at::zeros({b, k, 3}, at::kDouble);
-  at::Tensor counts = at::zeros({b}, at::kLong);
-  double* p = blobs.data_ptr<double>();
-  for (int64_t i = 0; i < b; ++i) {
-    counts.data_ptr<int64_t>()[i] = static_cast<int64_t>(lists[i].size());
-    for (size_t j = 0; j < lists[i].size(); ++j) {
-      double* row = p + (i * k + static_cast<int64_t>(j)) * 3;
-      row[0] = lists[i][j].y;
-      row[1] = lists[i][j].x;
-      row[2] = lists[i][j].sigma;
+    for (int64_t j : partners) {
+      prune_pair(blobs, i, j, overlap, gone);
+      if (gone[i]) break;
     }
   }
-  return {blobs.to(opts.device()), counts.to(opts.device())};
 }
 
 inline void check_overlap(const char* op, double overlap) {
@@ -300,7 +254,7 @@ inline void check_overlap(const char* op, double overlap) {
 }
 
 // blob_prune: one image's (N, 3) rows pruned over `pairs` ((P, 2) int64, scikit-image's visiting
-// order) or, without them, over close_pairs. Host code on any device's tensors (N is small).
+// order) or, without them, in index order. Host code on any device's tensors (N is small).
 inline at::Tensor blob_prune_op(const at::Tensor& blobs, const c10::optional<at::Tensor>& pairs, double overlap) {
   const char* op = "blob_prune";
   check_overlap(op, overlap);
@@ -312,7 +266,7 @@ inline at::Tensor blob_prune_op(const at::Tensor& blobs, const c10::optional<at:
   std::vector<Blob> list(n);
   const double* p = rows.data_ptr<double>();
   for (int64_t i = 0; i < n; ++i) list[i] = {p[3 * i], p[3 * i + 1], p[3 * i + 2]};
-  std::vector<std::pair<int64_t, int64_t>> order;
+  std::vector<char> gone(n, 0);
   if (pairs.has_value() && pairs->defined()) {
     TORCH_CHECK(pairs->dim() == 2 && pairs->size(1) == 2 && pairs->scalar_type() == at::kLong, op,
                 ": pairs must be an int64 tensor of shape (P, 2), got ", pairs->scalar_type(), " ", pairs->sizes());
@@ -321,12 +275,14 @@ inline at::Tensor blob_prune_op(const at::Tensor& blobs, const c10::optional<at:
     for (int64_t k = 0; k < pc.size(0); ++k) {
       TORCH_CHECK(q[2 * k] >= 0 && q[2 * k] < n && q[2 * k + 1] >= 0 && q[2 * k + 1] < n, op,
                   ": pair ", k, " (", q[2 * k], ", ", q[2 * k + 1], ") is out of range for ", n, " blobs");
-      order.emplace_back(q[2 * k], q[2 * k + 1]);
+      prune_pair(list, q[2 * k], q[2 * k + 1], overlap, gone);
     }
   } else {
-    order = close_pairs(list);
+    prune_in_index_order(list, overlap, gone);
   }
-  const std::vector<Blob> kept = prune_blobs(list, order, overlap);
+  std::vector<Blob> kept;  // the survivors, in their order
+  for (int64_t i = 0; i < n; ++i)
+    if (!gone[i]) kept.push_back(list[i]);
   at::Tensor out = at::empty({static_cast<int64_t>(kept.size()), 3}, at::kDouble);
   double* o = out.data_ptr<double>();
   for (size_t i = 0; i < kept.size(); ++i) {

@@ -171,16 +171,25 @@ def _taps(sigma_rows: np.ndarray, orders: Sequence[int]):
     return radii, taps
 
 
+# The most pairs whose visiting order is reproduced (a Python set of them, ~150 bytes each). Past
+# it blob_prune visits the pairs in index order with O(N) memory: scikit-image itself builds the
+# whole set there (skimage#7811: threshold=None on a 512x512 image asks for > 9 GiB).
+PAIR_ORDER_LIMIT = 1 << 18
+
+
 def _skimage_pair_order(peaks: np.ndarray) -> Optional[Tensor]:
     """The close pairs of `peaks` in the order scikit-image's _prune_blobs visits them: the
     iteration order of scipy's cKDTree.query_pairs set (its result depends on that order). None
-    without scipy: blob_prune then takes the pairs in index order."""
+    without scipy or past PAIR_ORDER_LIMIT pairs: blob_prune then takes them in index order."""
     try:
         from scipy import spatial
     except ImportError:  # pragma: no cover - scipy comes with scikit-image
         return None
     reach = 2 * peaks[:, -1].max() * math.sqrt(2)
-    pairs = spatial.cKDTree(peaks[:, :-1]).query_pairs(reach)
+    tree = spatial.cKDTree(peaks[:, :-1])
+    if (tree.count_neighbors(tree, reach) - len(peaks)) // 2 > PAIR_ORDER_LIMIT:  # counted, not built
+        return None
+    pairs = tree.query_pairs(reach)
     flat = np.fromiter(itertools.chain.from_iterable(pairs), dtype=np.int64, count=2 * len(pairs))
     return torch.from_numpy(flat.reshape(-1, 2))
 
