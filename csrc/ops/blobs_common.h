@@ -249,6 +249,47 @@ inline void prune_in_index_order(const std::vector<Blob>& blobs, double overlap,
   }
 }
 
+// One image's peaks from its scan: peak_local_max's threshold and "no peak in a constant stack"
+// rules, highest value first (ties: raster order), as (y, x, sigma). Pruning is blob_prune's.
+inline std::vector<Blob> finish_plane(PlaneScan scan, const ScaleSpace& s, int64_t h, int64_t w) {
+  const int64_t scales = s.scales();
+  std::vector<Blob> out;
+  if (h * w == 0) return out;
+  const bool single = h * w * scales == 1;  // peak_local_max tests a one-voxel stack against the threshold only
+  if (!single && !(scan.lo < scan.hi)) return out;  // constant stack: every voxel its own maximum, no peak
+  const double t = s.threshold_for(scan.lo, scan.hi);
+  auto& c = scan.candidates;
+  c.erase(std::remove_if(c.begin(), c.end(), [&](const Candidate& k) { return !(k.value > t); }), c.end());
+  std::sort(c.begin(), c.end(), [](const Candidate& a, const Candidate& b) {
+    return a.value > b.value || (a.value == b.value && a.index < b.index);
+  });
+  out.reserve(c.size());
+  for (const Candidate& k : c) {
+    const int64_t sc = k.index % scales, pix = k.index / scales;
+    out.push_back({static_cast<double>(pix / w), static_cast<double>(pix % w), s.sigmas[sc]});
+  }
+  return out;
+}
+
+inline BlobsOut pack(const std::vector<std::vector<Blob>>& lists, const at::TensorOptions& opts) {
+  const int64_t b = static_cast<int64_t>(lists.size());
+  int64_t k = 0;
+  for (const auto& l : lists) k = std::max<int64_t>(k, static_cast<int64_t>(l.size()));
+  at::Tensor blobs = at::zeros({b, k, 3}, at::kDouble);
+  at::Tensor counts = at::zeros({b}, at::kLong);
+  double* p = blobs.data_ptr<double>();
+  for (int64_t i = 0; i < b; ++i) {
+    counts.data_ptr<int64_t>()[i] = static_cast<int64_t>(lists[i].size());
+    for (size_t j = 0; j < lists[i].size(); ++j) {
+      double* row = p + (i * k + static_cast<int64_t>(j)) * 3;
+      row[0] = lists[i][j].y;
+      row[1] = lists[i][j].x;
+      row[2] = lists[i][j].sigma;
+    }
+  }
+  return {blobs.to(opts.device()), counts.to(opts.device())};
+}
+
 inline void check_overlap(const char* op, double overlap) {
   TORCH_CHECK(overlap >= 0 && overlap <= 1, op, ": overlap must be in [0, 1], got ", overlap);
 }

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from vision_ext.features.corners import _image  # numpy / tensor in, the corner family's rule
 from vision_ext.ops import blobs as _ops
 
 ImageLike = Union[Tensor, np.ndarray]
@@ -88,17 +89,6 @@ def _half_kernels(sigma, orders: Sequence[int]) -> Tuple[int, List[np.ndarray]]:
 
 
 # ---- arguments ------------------------------------------------------------------------------------
-
-def _image(image: ImageLike) -> Tensor:
-    if isinstance(image, np.ndarray):
-        if image.ndim == 3 and image.shape[2] in (3, 4) and image.shape[0] > 4:
-            raise ValueError(f"image: expected a grayscale (H, W) array, got shape {image.shape}; convert with "
-                             "skimage.color.rgb2gray first")
-        return torch.from_numpy(np.ascontiguousarray(image))
-    if not isinstance(image, Tensor):
-        raise TypeError(f"image: expected a torch.Tensor or numpy array, got {type(image).__name__}")
-    return image
-
 
 def _sigma(name: str, value) -> float:
     if not isinstance(value, numbers.Real) or isinstance(value, bool):

@@ -198,14 +198,9 @@ int row_maxima(const double* lo, const double* mid, const double* hi, int h, int
       const double* row = b.rows[k] + x;
       m = vmax(m, vmax(V::load(row - 1), vmax(V::load(row), V::load(row + 1))));
     }
-    const auto hit = (v.v > t.v) & (v.v >= m.v);  // all-ones lanes
-    uint64_t words[sizeof(hit) / 8];
-    std::memcpy(words, &hit, sizeof(hit));
-    uint64_t any = 0;
-    for (uint64_t word : words) any |= word;
-    if (!any) continue;
+    const auto hit = (v.v > t.v) & (v.v >= m.v);  // all-ones lanes where x + i is a candidate
     for (int i = 0; i < L; ++i)
-      if (words[i]) cols[count++] = static_cast<int32_t>(x + i);
+      if (hit[i]) cols[count++] = static_cast<int32_t>(x + i);
   }
   for (; x < x1; ++x)
     if (is_peak(b, centre, x, W, thr)) cols[count++] = static_cast<int32_t>(x);
