@@ -11,3 +11,4 @@ from vision_ext.features.corners import (  # noqa: F401
     min_eigen_response,
 )
 from vision_ext.features.edges import Canny, canny  # noqa: F401
+from vision_ext.features.shape import RegionRelations, ShapeFeatures, region_relations, shape_features  # noqa: F401

@@ -1,0 +1,110 @@
+// CPU glue of the shape family: checks and the host finish (../shape_common.h), then the active
+// level's row kernels (simd/shape_simd.h) over bands of rows. Each thread adds into its own sums;
+// the sums are integers, so merging them in any order gives the same bits for any thread count.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "../shape_common.h"
+#include "simd/shape_simd.h"
+
+namespace vision_ext {
+namespace shape {
+namespace {
+
+constexpr int64_t kBandRows = 32;
+constexpr int64_t kParallelPixels = int64_t(1) << 16;  // below this a thread hand-off costs more than it saves
+
+struct Bands {
+  int64_t per_plane, items;
+  Bands(const IdPlanes& ids) : per_plane((ids.h + kBandRows - 1) / kBandRows), items(ids.b * per_plane) {}
+};
+
+struct Cpu {
+  struct Guard {
+    explicit Guard(const at::Device&) {}
+  };
+
+  static Sums sums(const IdPlanes& ids) {
+    const int64_t slots = ids.slots;
+    const auto lopt = at::TensorOptions().dtype(at::kLong);
+    const bool parallel = ids.b * ids.h * ids.w >= kParallelPixels;
+    const int64_t threads = parallel ? std::max<int64_t>(1, at::get_num_threads()) : 1;
+    // One set of sums per thread (slot-major), merged below.
+    std::vector<uint64_t> mom(static_cast<size_t>(threads * slots * kMomentWords), 0);
+    std::vector<int64_t> per(static_cast<size_t>(threads * slots * kPerimeterClasses), 0);
+    std::vector<int32_t> box(static_cast<size_t>(threads * slots * 4));
+    for (size_t i = 0; i < box.size(); i += 4)
+      box[i] = box[i + 1] = kBoxEmptyMin, box[i + 2] = box[i + 3] = kBoxEmptyMax;
+    const Bands bands(ids);
+    const int32_t* base = ids.ids.data_ptr<int32_t>();
+    const int h = static_cast<int>(ids.h), w = static_cast<int>(ids.w);
+    const auto kernel = cpu::shape_kernels().accumulate_rows;
+    auto run = [&](int64_t i0, int64_t i1, int64_t t) {
+      std::vector<int32_t> work(static_cast<size_t>(cpu::shape_work_words(w)));
+      cpu::ShapeSums sums{mom.data() + t * slots * kMomentWords, per.data() + t * slots * kPerimeterClasses,
+                          box.data() + t * slots * 4};
+      for (int64_t i = i0; i < i1; ++i) {
+        const int64_t n = i / bands.per_plane, y0 = (i % bands.per_plane) * kBandRows;
+        kernel(base + n * ids.h * ids.w, h, w, static_cast<int>(y0), static_cast<int>(std::min(ids.h, y0 + kBandRows)),
+               sums, work.data());
+      }
+    };
+    if (bands.items > 0 && ids.w > 0) {
+      if (threads > 1)
+        at::parallel_for(0, bands.items, 1, [&](int64_t i0, int64_t i1) { run(i0, i1, at::get_thread_num()); });
+      else
+        run(0, bands.items, 0);
+    }
+    Sums out{at::zeros({slots, kMomentWords}, lopt), at::zeros({slots, kPerimeterClasses}, lopt),
+             at::empty({slots, 4}, lopt.dtype(at::kInt))};
+    uint64_t* om = reinterpret_cast<uint64_t*>(out.moments.data_ptr<int64_t>());
+    int64_t* op = out.perimeter.data_ptr<int64_t>();
+    int32_t* ob = out.box.data_ptr<int32_t>();
+    std::copy(box.begin(), box.begin() + slots * 4, ob);
+    std::copy(mom.begin(), mom.begin() + slots * kMomentWords, om);
+    std::copy(per.begin(), per.begin() + slots * kPerimeterClasses, op);
+    for (int64_t t = 1; t < threads; ++t) {
+      for (int64_t s = 0; s < slots; ++s) {
+        const uint64_t* m = mom.data() + (t * slots + s) * kMomentWords;
+        for (int k = 0; k < kMoments; ++k) add_words(om + s * kMomentWords + 2 * k, from_words(m + 2 * k));
+        for (int c = 0; c < kPerimeterClasses; ++c) op[s * kPerimeterClasses + c] += per[(t * slots + s) * kPerimeterClasses + c];
+        const int32_t* b = box.data() + (t * slots + s) * 4;
+        int32_t* d = ob + s * 4;
+        d[0] = std::min(d[0], b[0]), d[1] = std::min(d[1], b[1]), d[2] = std::max(d[2], b[2]), d[3] = std::max(d[3], b[3]);
+      }
+    }
+    return out;
+  }
+
+  static at::Tensor extents(const IdPlanes& ids, const at::Tensor& box, const at::Tensor& row_offset, int64_t rows) {
+    at::Tensor ext = at::empty({rows, 2}, at::TensorOptions().dtype(at::kInt));
+    int32_t* pe = ext.data_ptr<int32_t>();
+    for (int64_t i = 0; i < rows; ++i) pe[2 * i] = kBoxEmptyMin, pe[2 * i + 1] = kBoxEmptyMax;
+    if (rows == 0) return ext;
+    const Bands bands(ids);
+    const int32_t* base = ids.ids.data_ptr<int32_t>();
+    const int32_t* pb = box.data_ptr<int32_t>();
+    const int64_t* ro = row_offset.data_ptr<int64_t>();
+    const auto kernel = cpu::shape_kernels().extent_rows;
+    // Row y of a region has one entry, written only by the band holding y: no two bands share one.
+    const int64_t grain = ids.b * ids.h * ids.w >= kParallelPixels ? 1 : bands.items;
+    at::parallel_for(0, bands.items, grain, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        const int64_t n = i / bands.per_plane, y0 = (i % bands.per_plane) * kBandRows;
+        kernel(base + n * ids.h * ids.w, static_cast<int>(ids.w), static_cast<int>(y0),
+               static_cast<int>(std::min(ids.h, y0 + kBandRows)), pb, ro, pe);
+      }
+    });
+    return ext;
+  }
+};
+
+}  // namespace
+}  // namespace shape
+}  // namespace vision_ext
+
+TORCH_LIBRARY_IMPL(vision_ext, CPU, m) { vision_ext::shape::register_shape_ops<vision_ext::shape::Cpu>(m); }
