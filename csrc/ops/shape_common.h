@@ -219,7 +219,7 @@ ShapeResult shape_features_op(const at::Tensor& labels) {
   int64_t* preg = regions.data_ptr<int64_t>();
   int64_t* pbox = bbox.data_ptr<int64_t>();
   double* pv = values.data_ptr<double>();
-  at::parallel_for(0, nr, 16, [&](int64_t i0, int64_t i1) {
+  at::parallel_for(0, nr, 256, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t s = present[i];
       const int32_t* b = pb + 4 * s;

@@ -1,6 +1,8 @@
 // CPU glue of the shape family: checks and the host finish (../shape_common.h), then the active
 // level's row kernels (simd/shape_simd.h) over bands of rows. Each thread adds into its own sums;
 // the sums are integers, so merging them in any order gives the same bits for any thread count.
+// Work is shared with run_items (corners_parallel.h): a thread that never gets a core on a busy
+// machine delays nothing, the caller runs its part.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "../shape_common.h"
+#include "corners_parallel.h"
 #include "simd/shape_simd.h"
 
 namespace vision_ext {
@@ -32,14 +35,15 @@ struct Cpu {
     const int64_t slots = ids.slots;
     const auto lopt = at::TensorOptions().dtype(at::kLong);
     const bool parallel = ids.b * ids.h * ids.w >= kParallelPixels;
+    const Bands bands(ids);
+    // One set of sums per part (slot-major), merged below; two parts per thread balance the load.
     const int64_t threads = parallel ? std::max<int64_t>(1, at::get_num_threads()) : 1;
-    // One set of sums per thread (slot-major), merged below.
-    std::vector<uint64_t> mom(static_cast<size_t>(threads * slots * kMomentWords), 0);
-    std::vector<int64_t> per(static_cast<size_t>(threads * slots * kPerimeterClasses), 0);
-    std::vector<int32_t> box(static_cast<size_t>(threads * slots * 4));
+    const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(bands.items, 2 * threads));
+    std::vector<uint64_t> mom(static_cast<size_t>(parts * slots * kMomentWords), 0);
+    std::vector<int64_t> per(static_cast<size_t>(parts * slots * kPerimeterClasses), 0);
+    std::vector<int32_t> box(static_cast<size_t>(parts * slots * 4));
     for (size_t i = 0; i < box.size(); i += 4)
       box[i] = box[i + 1] = kBoxEmptyMin, box[i + 2] = box[i + 3] = kBoxEmptyMax;
-    const Bands bands(ids);
     const int32_t* base = ids.ids.data_ptr<int32_t>();
     const int h = static_cast<int>(ids.h), w = static_cast<int>(ids.w);
     const auto kernel = cpu::shape_kernels().accumulate_rows;
@@ -53,12 +57,8 @@ struct Cpu {
                sums, work.data());
       }
     };
-    if (bands.items > 0 && ids.w > 0) {
-      if (threads > 1)
-        at::parallel_for(0, bands.items, 1, [&](int64_t i0, int64_t i1) { run(i0, i1, at::get_thread_num()); });
-      else
-        run(0, bands.items, 0);
-    }
+    if (bands.items > 0 && ids.w > 0)
+      corners::run_items(parts, parts > 1, [&](int64_t t) { run(t * bands.items / parts, (t + 1) * bands.items / parts, t); });
     Sums out{at::zeros({slots, kMomentWords}, lopt), at::zeros({slots, kPerimeterClasses}, lopt),
              at::empty({slots, 4}, lopt.dtype(at::kInt))};
     uint64_t* om = reinterpret_cast<uint64_t*>(out.moments.data_ptr<int64_t>());
@@ -67,7 +67,7 @@ struct Cpu {
     std::copy(box.begin(), box.begin() + slots * 4, ob);
     std::copy(mom.begin(), mom.begin() + slots * kMomentWords, om);
     std::copy(per.begin(), per.begin() + slots * kPerimeterClasses, op);
-    for (int64_t t = 1; t < threads; ++t) {
+    for (int64_t t = 1; t < parts; ++t) {
       for (int64_t s = 0; s < slots; ++s) {
         const uint64_t* m = mom.data() + (t * slots + s) * kMomentWords;
         for (int k = 0; k < kMoments; ++k) add_words(om + s * kMomentWords + 2 * k, from_words(m + 2 * k));
@@ -91,13 +91,10 @@ struct Cpu {
     const int64_t* ro = row_offset.data_ptr<int64_t>();
     const auto kernel = cpu::shape_kernels().extent_rows;
     // Row y of a region has one entry, written only by the band holding y: no two bands share one.
-    const int64_t grain = ids.b * ids.h * ids.w >= kParallelPixels ? 1 : bands.items;
-    at::parallel_for(0, bands.items, grain, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) {
-        const int64_t n = i / bands.per_plane, y0 = (i % bands.per_plane) * kBandRows;
-        kernel(base + n * ids.h * ids.w, static_cast<int>(ids.w), static_cast<int>(y0),
-               static_cast<int>(std::min(ids.h, y0 + kBandRows)), pb, ro, pe);
-      }
+    corners::run_items(bands.items, ids.b * ids.h * ids.w >= kParallelPixels, [&](int64_t i) {
+      const int64_t n = i / bands.per_plane, y0 = (i % bands.per_plane) * kBandRows;
+      kernel(base + n * ids.h * ids.w, static_cast<int>(ids.w), static_cast<int>(y0),
+             static_cast<int>(std::min(ids.h, y0 + kBandRows)), pb, ro, pe);
     });
     return ext;
   }

@@ -51,6 +51,15 @@ def cv2_moments_loop(lab):
     return out
 
 
+def _hu_close(ours_hu, nu, ref_hu, rtol=1e-9):
+    """Hu invariants equal to rtol of the magnitudes they are built from (nu: cv2-order normalised
+    moments); near-zero invariants of near-symmetric regions carry the peer's cancellation error."""
+    s2 = 4 * np.abs(nu[:, :3]).max(1, keepdims=True)
+    s3 = 4 * np.abs(nu[:, 3:]).max(1, keepdims=True)
+    scale = np.concatenate([s2, s2 * s2, s3 * s3, s3 * s3, s3 ** 4, s2 * s3 * s3, s3 ** 4], 1) + 1e-300
+    return bool(np.all(np.abs(ours_hu - ref_hu) <= rtol * scale))
+
+
 def _matches_regionprops(ours, ref):
     regions, bbox, v, _, _ = ours
     v = v.cpu().numpy()
@@ -59,10 +68,10 @@ def _matches_regionprops(ours, ref):
     area = np.array([p["area"] for p in ref])
     per = np.array([p["perimeter"] for p in ref])
     sol = np.array([p["solidity"] for p in ref])
-    hu = np.array([p["moments_hu"] for p in ref])
+    hu = np.array([p["moments_hu"] for p in ref]) * [1, 1, 1, 1, 1, 1, -1]  # skimage's rows-first axes flip hu7
     box = np.array([p["bbox"] for p in ref])
     return (np.array_equal(v[:, 0], area) and np.allclose(v[:, 1], per, rtol=1e-12)
-            and np.allclose(v[:, 38], sol, rtol=1e-12) and np.allclose(v[:, 29:36], hu, rtol=1e-8, atol=1e-14)
+            and np.allclose(v[:, 38], sol, rtol=1e-12) and _hu_close(v[:, 29:36], v[:, 22:29], hu)
             and np.array_equal(bbox.cpu().numpy(), box))
 
 
@@ -73,7 +82,9 @@ def _matches_cv2(ours, ref):
     raw = np.array([[m[k] for k in ("m00", "m10", "m01", "m20", "m11", "m02", "m30", "m21", "m12", "m03")]
                     for m, _ in ref])
     hu = np.array([h for _, h in ref])
-    return np.array_equal(v[:, 5:15], raw) and np.allclose(v[:, 29:36], hu, rtol=1e-8, atol=1e-14)
+    # cv2 centres its moments as m20 - m10 * cx: far from the origin that costs it ~1e-8 of the
+    # invariants' magnitude on a 512x512 image (ours are exact sums, centred without cancellation).
+    return np.array_equal(v[:, 5:15], raw) and _hu_close(v[:, 29:36], v[:, 22:29], hu, rtol=1e-7)
 
 
 def cases(quick: bool, device: str):
