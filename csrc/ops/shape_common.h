@@ -33,7 +33,10 @@ struct IdPlanes {
 // per-thread sums by label value: label values far above the region count would cost memory.
 constexpr int64_t kDenseSlotsFloor = int64_t(1) << 16;
 
-inline IdPlanes prepare_ids(const at::Tensor& labels, const char* op) {
+// D (the device backend) supplies label_range(lab) -> (min, max) and int32_labels(lab) -> a
+// contiguous int32 copy (or lab itself): on the CPU plain loops, which never wait at a thread barrier.
+template <typename D>
+IdPlanes prepare_ids(const at::Tensor& labels, const char* op) {
   TORCH_CHECK(labels.dim() == 2 || labels.dim() == 3, op, ": labels must have shape (H, W) or (B, H, W), got ",
               labels.sizes());
   const auto st = labels.scalar_type();
@@ -55,8 +58,8 @@ inline IdPlanes prepare_ids(const at::Tensor& labels, const char* op) {
     out.keys = at::zeros({1}, cpu_long);
     return out;
   }
-  const auto mm = at::aminmax(lab);
-  const int64_t lo = std::get<0>(mm).item<int64_t>(), hi = std::get<1>(mm).item<int64_t>();
+  const auto range = D::label_range(lab);
+  const int64_t lo = range.first, hi = range.second;
   TORCH_CHECK(lo >= 0, op, ": labels must be >= 0 (0 = background), got a minimum of ", lo,
               "; relabel with skimage.measure.label(mask) or shift the labels");
   out.span = hi + 1;
@@ -64,7 +67,7 @@ inline IdPlanes prepare_ids(const at::Tensor& labels, const char* op) {
   if (dense <= std::max(kDenseSlotsFloor, lab.numel() / 16)) {
     // slot = image * hi + label: the label value itself for one image, no sort.
     if (out.b == 1) {
-      out.ids = lab.to(at::kInt).contiguous();
+      out.ids = D::int32_labels(lab);
     } else {
       at::Tensor li = lab.to(at::kInt);
       at::Tensor offs = at::arange(out.b, li.options()).mul_(static_cast<int32_t>(hi)).view({out.b, 1, 1});
@@ -182,14 +185,15 @@ using ShapeResult = std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, a
 
 // ---- The op over a device backend D, which supplies ----
 //   D::Guard(device)                                   device guard (a no-op on the CPU)
+//   D::label_range, D::int32_labels                    see prepare_ids
 //   D::sums(ids) -> Sums                               exact sums of every slot
 //   D::extents(ids, box, row_offset, rows) -> Tensor   (rows, 2) int32 leftmost / rightmost column per
 //                                                      region row (box, row_offset on the ids' device)
 template <typename D>
 ShapeResult shape_features_op(const at::Tensor& labels) {
   const char* op = "shape_features";
-  IdPlanes ids = prepare_ids(labels, op);
   typename D::Guard guard(labels.device());
+  IdPlanes ids = prepare_ids<D>(labels, op);
   const auto cpu_long = at::TensorOptions().dtype(at::kLong);
   const auto dev = labels.device();
   Sums sums = D::sums(ids);

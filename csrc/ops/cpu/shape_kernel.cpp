@@ -4,10 +4,12 @@
 // Work is shared with run_items (corners_parallel.h): a thread that never gets a core on a busy
 // machine delays nothing, the caller runs its part.
 #include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "../shape_common.h"
@@ -19,7 +21,7 @@ namespace shape {
 namespace {
 
 constexpr int64_t kBandRows = 32;
-constexpr int64_t kParallelPixels = int64_t(1) << 16;  // below this a thread hand-off costs more than it saves
+constexpr int64_t kParallelPixels = int64_t(1) << 20;  // below ~1M pixels a hand-off costs more than it saves (corners_kernel.cpp found the same)
 
 struct Bands {
   int64_t per_plane, items;
@@ -30,6 +32,30 @@ struct Cpu {
   struct Guard {
     explicit Guard(const at::Device&) {}
   };
+
+  static std::pair<int64_t, int64_t> label_range(const at::Tensor& lab) {
+    const at::Tensor c = lab.contiguous();
+    int64_t lo = 0, hi = 0;
+    AT_DISPATCH_INTEGRAL_TYPES(c.scalar_type(), "shape_features", [&] {
+      const scalar_t* p = c.data_ptr<scalar_t>();
+      scalar_t mn = p[0], mx = p[0];
+      for (int64_t i = 1, n = c.numel(); i < n; ++i) mn = std::min(mn, p[i]), mx = std::max(mx, p[i]);
+      lo = mn, hi = mx;
+    });
+    return {lo, hi};
+  }
+
+  static at::Tensor int32_labels(const at::Tensor& lab) {
+    if (lab.scalar_type() == at::kInt) return lab.contiguous();
+    const at::Tensor c = lab.contiguous();
+    at::Tensor out = at::empty(c.sizes(), c.options().dtype(at::kInt));
+    int32_t* d = out.data_ptr<int32_t>();
+    AT_DISPATCH_INTEGRAL_TYPES(c.scalar_type(), "shape_features", [&] {
+      const scalar_t* p = c.data_ptr<scalar_t>();
+      for (int64_t i = 0, n = c.numel(); i < n; ++i) d[i] = static_cast<int32_t>(p[i]);  // values < 2^31 here
+    });
+    return out;
+  }
 
   static Sums sums(const IdPlanes& ids) {
     const int64_t slots = ids.slots;

@@ -8,6 +8,7 @@
 #include <torch/library.h>
 
 #include <climits>
+#include <utility>
 
 #include "../shape_common.h"
 #include "vision_ext/shape_launch.h"
@@ -18,6 +19,13 @@ namespace {
 
 struct Cuda {
   using Guard = c10::cuda::CUDAGuard;
+
+  static std::pair<int64_t, int64_t> label_range(const at::Tensor& lab) {
+    const auto mm = at::aminmax(lab);
+    return {std::get<0>(mm).item<int64_t>(), std::get<1>(mm).item<int64_t>()};
+  }
+
+  static at::Tensor int32_labels(const at::Tensor& lab) { return lab.to(at::kInt).contiguous(); }
 
   static Sums sums(const IdPlanes& ids) {
     const auto opts = ids.ids.options();
