@@ -166,3 +166,19 @@ def test_errors():
         features.shape_features(np.ones((1, 1, 4, 4), np.int32))
     with pytest.raises(TypeError, match="labels: expected a torch.Tensor or numpy array"):
         features.shape_features([[0, 1]])
+
+
+def test_tiny_and_thin_images_match_regionprops():
+    # 1-pixel-wide planes, single pixels and random speckle: the border map and hull edge cases.
+    rng = np.random.default_rng(7)
+    for shape in [(1, 1), (1, 7), (7, 1), (2, 2), (3, 40), (40, 3), (5, 5)]:
+        for _ in range(10):
+            lab = rng.integers(0, 4, shape)
+            f = features.shape_features(lab)
+            props = measure.regionprops(lab)
+            assert f.label.tolist() == [p.label for p in props]
+            for i, p in enumerate(props):
+                assert f.area[i] == p.area and tuple(f.bbox[i].tolist()) == p.bbox
+                assert abs(f.perimeter[i] - p.perimeter) < 1e-12
+                assert f.area_convex[i] == p.area_convex
+                assert abs(f.eccentricity[i] - p.eccentricity) < 1e-6

@@ -48,7 +48,7 @@ def test_every_level_and_thread_count_same_bits():
 
 def test_compile_dynamic_regions():
     lab = _blobs(32, 32, 5, 1)
-    fn = torch.compile(lambda t: ops.shape_features(t)[2][:, 0].sum(), fullgraph=False, backend="eager")
+    fn = torch.compile(lambda t: ops.shape_features(t)[2][:, 0].sum(), fullgraph=True, backend="eager")
     assert fn(lab) == (lab > 0).sum()
 
 
