@@ -118,7 +118,7 @@ inline int64_t cross(const Point& o, const Point& a, const Point& b) {
 // Convex hull of a region given its leftmost / rightmost column on each row of its box (rows
 // without pixels hold INT32_MAX, -1). Like skimage.morphology.convex_hull_image, every pixel
 // stands for the midpoints of its four edges (a diamond); a row's inner pixels add nothing beyond
-// its two extreme diamonds. Andrew's monotone chain, collinear points dropped; in doubled units.
+// its two extreme diamonds. Andrew's monotone chain, collinear points dropped; in doubled units, clockwise on screen (rows down).
 inline std::vector<Point> region_hull(const int32_t* ext, int64_t row0, int64_t rows) {
   std::vector<Point> pts;
   pts.reserve(static_cast<size_t>(6 * rows));

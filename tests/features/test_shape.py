@@ -115,6 +115,13 @@ def test_hull_matches_convex_hull_image():
         # Every pixel of the hull image lies in our hull polygon (closed), and the vertices are pixel-edge midpoints.
         v = f.hull_of(i)
         assert np.all((np.round(v * 2) == v * 2)) and np.all(((v * 2) % 2).sum(1) == 1)
+        # Clockwise on screen: positive shoelace area in (col, row) axes, and every pixel inside it.
+        x, y = v[:, 1], v[:, 0]
+        assert np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y) > 0
+        rr, cc = np.nonzero(lab == label)
+        e = np.roll(v, -1, 0) - v
+        cross = e[None, :, 1] * (rr[:, None] - v[None, :, 0]) - e[None, :, 0] * (cc[:, None] - v[None, :, 1])
+        assert np.all(cross >= 0)
 
 
 def test_batch_equals_each_image():

@@ -84,13 +84,14 @@ class ShapeFeatures:
 
     def index(self, label: int, image: int = 0) -> int:
         """Row of region `label` of image `image` (ValueError if absent)."""
-        hit = np.nonzero((np.asarray(self.label) == label) & (np.asarray(self.image) == image))[0]
+        lab, img = (x.cpu().numpy() if isinstance(x, Tensor) else x for x in (self.label, self.image))
+        hit = np.nonzero((lab == label) & (img == image))[0]
         if len(hit) == 0:
             raise ValueError(f"label: no region {label} in image {image}")
         return int(hit[0])
 
     def hull_of(self, i: int):
-        """(N, 2) convex hull vertices (row, col) of region row i, in order around the hull."""
+        """(N, 2) convex hull vertices (row, col) of region row i, clockwise on screen (rows down)."""
         return self.hull[int(self.hull_offsets[i]):int(self.hull_offsets[i + 1])]
 
     def cv2_moments(self, i: int) -> dict:
@@ -205,8 +206,8 @@ def region_relations(labels: LabelsLike, features: Optional[ShapeFeatures] = Non
     as_numpy = isinstance(labels, np.ndarray)
     lab = _labels(labels)
     f = features if features is not None else shape_features(lab)
-    t = {k: (torch.from_numpy(v) if isinstance(v, np.ndarray) else v).to(lab.device)
-         for k, v in dataclasses.asdict(f).items()}
+    t = {k.name: getattr(f, k.name) for k in dataclasses.fields(f)}
+    t = {k: (torch.from_numpy(v) if isinstance(v, np.ndarray) else v).to(lab.device) for k, v in t.items()}
     f = ShapeFeatures(**t)
     n = len(f)
     img = f.image
