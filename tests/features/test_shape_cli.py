@@ -31,7 +31,7 @@ def test_cli_shape_and_relations(tmp_path):
     assert f"area {int(biggest.area):6d}  centroid ({biggest.centroid[0]:7.1f}, {biggest.centroid[1]:7.1f})" in res.stdout
     drawn = cv2.imread(str(out))
     assert drawn.shape == coins.shape + (3,) and not np.array_equal(drawn[..., 0], drawn[..., 2])
-    res = _cli(str(img), "--method", "relations", "--top", "3", "--min-area", "30")
+    res = _cli(str(img), "--method", "relations", "--top", "3", "--min-area", "30", "-o", str(tmp_path / "rel.png"))
     assert res.returncode == 0, res.stderr
     assert "relations of the 3 largest regions" in res.stdout and res.stdout.count(" deg, distance ") == 3
     res = _cli(str(img), "--method", "relations", "--top", "1")
