@@ -11,6 +11,7 @@ from vision_ext.features.corners import (  # noqa: F401
     min_eigen_response,
 )
 from vision_ext.features.edges import Canny, canny  # noqa: F401
+from vision_ext.features.blobs import BlobDoG, BlobDoH, BlobLoG, Blobs, blob_doh, blob_dog, blob_log  # noqa: F401
 from vision_ext.features.colour import (  # noqa: F401
     Moments,
     color_gradient,
@@ -20,6 +21,8 @@ from vision_ext.features.colour import (  # noqa: F401
     register_grid_feature,
 )
 from vision_ext.features.contours import contour_curvature, find_contours  # noqa: F401
+from vision_ext.features.orb import ORB, Matches, OrbKeypoints, match_descriptors, orb  # noqa: F401
+from vision_ext.features.shape import RegionRelations, ShapeFeatures, region_relations, shape_features  # noqa: F401
 from vision_ext.features.texture import (  # noqa: F401
     HOG,
     LocalBinaryPattern,
