@@ -21,6 +21,7 @@ from vision_ext.features.colour import (  # noqa: F401
     register_grid_feature,
 )
 from vision_ext.features.contours import contour_curvature, find_contours  # noqa: F401
+from vision_ext.features.grid_texture import GLCM_GRID_PROPS  # noqa: F401  (registers lbp, glcm)
 from vision_ext.features.orb import ORB, Matches, OrbKeypoints, match_descriptors, orb  # noqa: F401
 from vision_ext.features.shape import RegionRelations, ShapeFeatures, region_relations, shape_features  # noqa: F401
 from vision_ext.features.texture import (  # noqa: F401
