@@ -6,17 +6,9 @@
 #include <cstdio>
 
 #include "vision_ext/canny.h"
+#include "expect.h"
 
 using namespace vision_ext::canny;
-
-static int failures = 0;
-#define EXPECT(cond)                                                \
-  do {                                                              \
-    if (!(cond)) {                                                  \
-      std::printf("FAILED %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                   \
-    }                                                               \
-  } while (0)
 
 int main() {
   // Smoothing = binomial(2r, i); derivative = the difference of binomial(2r - 1, .) neighbours.

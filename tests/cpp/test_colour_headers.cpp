@@ -9,17 +9,9 @@
 #include <vector>
 
 #include "vision_ext/colour.h"
+#include "expect.h"
 
 using namespace vision_ext;
-
-static int failures = 0;
-#define EXPECT(cond)                                                \
-  do {                                                              \
-    if (!(cond)) {                                                  \
-      std::printf("FAILED %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                   \
-    }                                                               \
-  } while (0)
 
 int main() {
   std::mt19937_64 rng(1);

@@ -10,17 +10,9 @@
 #include <vector>
 
 #include "vision_ext/contours.h"
+#include "expect.h"
 
 using namespace vision_ext::contours;
-
-static int failures = 0;
-#define EXPECT(cond)                                                \
-  do {                                                              \
-    if (!(cond)) {                                                  \
-      std::printf("FAILED %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                   \
-    }                                                               \
-  } while (0)
 
 int main() {
   std::mt19937 rng(7);

@@ -17,17 +17,9 @@
 #include "../../csrc/ops/cpu/simd/corner_response_rows.h"
 #include "vision_ext/fast.h"
 #include "vision_ext/harris.h"
+#include "expect.h"
 
 using namespace vision_ext;
-
-static int failures = 0;
-#define EXPECT(cond)                                         \
-  do {                                                       \
-    if (!(cond)) {                                           \
-      std::printf("FAILED %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                            \
-    }                                                        \
-  } while (0)
 
 // corners.cu's corner_response_kernel, block by block: the same tile geometry, halo
 // origin and shared helpers; positions past the image inside a tile are loaded but unused.

@@ -15,17 +15,9 @@
 
 #include "vision_ext/orb.h"
 #include "vision_ext/orb_pattern.h"
+#include "expect.h"
 
 using namespace vision_ext;
-
-static int failures = 0;
-#define EXPECT(cond)                                                \
-  do {                                                              \
-    if (!(cond)) {                                                  \
-      std::printf("FAILED %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                   \
-    }                                                               \
-  } while (0)
 
 int main() {
   // atan2 in degrees: within 1e-4 degrees of the C library's everywhere on a grid of moments.

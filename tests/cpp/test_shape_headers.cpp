@@ -7,17 +7,9 @@
 #include <initializer_list>
 
 #include "vision_ext/shape.h"
+#include "expect.h"
 
 using namespace vision_ext::shape;
-
-static int failures = 0;
-#define EXPECT(cond)                                                \
-  do {                                                              \
-    if (!(cond)) {                                                  \
-      std::printf("FAILED %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                   \
-    }                                                               \
-  } while (0)
 
 static unsigned __int128 brute_power(uint64_t x0, uint64_t x1, int p) {
   unsigned __int128 s = 0;
