@@ -36,6 +36,12 @@ def register(sub):
                    help="PNG path; with several images NAME-0.png, NAME-1.png, ... (default sd.png)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     g.set_defaults(func=run_generate)
+    from vision_ext.commands import _sd_train
+
+    t = cmds.add_parser("train", help="train a small SD on bundled digits into a diffusers-format folder",
+                        description=_sd_train.EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _sd_train.add_arguments(t)
+    t.set_defaults(func=_sd_train.run_train)
     p.set_defaults(func=lambda args: p.print_help() or 2)
 
 
