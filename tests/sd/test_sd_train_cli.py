@@ -88,3 +88,14 @@ def test_accuracy_and_image_conversion():
     out = to_digit_images(img)
     assert out.dtype == torch.uint8 and out.shape == (3, 3, 32, 32)
     assert torch.equal(out[:, 0], (img.mean(dim=1) * 255).round().to(torch.uint8))
+
+
+def test_digit_classifier_reads_the_real_held_out_digits():
+    from vision_ext.data.digits import load_digits32
+    from vision_ext.sd.training.evaluate import classify, digit_classifier
+
+    model, held_out = digit_classifier()
+    images, labels = load_digits32(train=False)
+    pred = classify(model, images)
+    assert held_out == pytest.approx((pred == labels).float().mean().item())
+    assert held_out > 0.97

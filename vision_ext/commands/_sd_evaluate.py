@@ -7,8 +7,8 @@ from vision_ext.commands import _checks as checks
 
 DESCRIPTION = """For each digit, generates --per-digit images of "a handwritten digit <name>" with a folder from
 `vision-ext sd train`, at --guidance and at guidance 1 (no guidance), from the same noise, and classifies them with
-a ResNet trained on the real digits by `vision-ext train`'s loop (trained into --classifier once, then reused; its
-held-out accuracy is printed). Prints per-digit and overall accuracy; --json writes them.
+a digit classifier trained on the real digits' training split (an RBF SVM on the 8x8 grid; its held-out accuracy
+is printed). Prints per-digit and overall accuracy; --json writes them.
 
 Examples:
   vision-ext sd evaluate --checkpoint runs/sd-digits
@@ -22,10 +22,6 @@ def add_arguments(e) -> None:
     e.add_argument("--steps", type=int, default=50, help="inference steps (50)")
     e.add_argument("--sampler", default="ddim", choices=["ddim", "ddpm", "plms"])
     e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--classifier", default=None, metavar="DIR",
-                   help="a `vision-ext train` folder of the digit classifier (default CHECKPOINT/classifier; "
-                        "trained there when it holds none)")
-    e.add_argument("--classifier-epochs", type=int, default=3, metavar="E", help="epochs when training it (3)")
     e.add_argument("--json", default=None, metavar="PATH", help="also write the figures as JSON")
     e.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -33,7 +29,6 @@ def add_arguments(e) -> None:
 def run_evaluate(args):
     from vision_ext.sd.training.data import caption_words
     from vision_ext.sd.training.evaluate import evaluate, format_table, write_report
-    from vision_ext.training.checkpoint import CheckpointError
 
     if not os.path.isfile(os.path.join(args.checkpoint, "model_index.json")):
         raise UsageError(f"--checkpoint: {args.checkpoint} is not a Stable Diffusion folder (no model_index.json); "
@@ -50,17 +45,11 @@ def run_evaluate(args):
     checks.number("--guidance", args.guidance, 1, 100, low_open=True, example=5)
     checks.at_least("--per-digit", args.per_digit, example=20)
     checks.at_least("--steps", args.steps, example=50)
-    checks.at_least("--classifier-epochs", args.classifier_epochs, example=3)
     checks.seed("--seed", args.seed)
-    if args.classifier is not None:
-        checks.output_dir("--classifier", args.classifier)
     if args.json is not None and os.path.isdir(args.json):
         raise UsageError(f"--json {args.json}: a folder; give a file path such as {os.path.join(args.json, 'eval.json')}")
-    try:
-        report = evaluate(args.checkpoint, (args.guidance, 1.0), args.per_digit, args.steps, args.sampler, args.seed,
-                          args.classifier, args.classifier_epochs, progress=not args.no_progress)
-    except CheckpointError as err:
-        raise UsageError(f"--classifier: {err}") from None
+    report = evaluate(args.checkpoint, (args.guidance, 1.0), args.per_digit, args.steps, args.sampler, args.seed,
+                      progress=not args.no_progress)
     print(format_table(report))
     if args.json:
         write_report(report, args.json)

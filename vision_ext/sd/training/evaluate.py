@@ -1,49 +1,45 @@
-"""A quality measure for a trained digits SD folder: a digit classifier (a ResNet trained by `vision-ext train`'s
-loop on the real digits, its held-out accuracy reported) reads the images generated for "a handwritten digit
-<name>" and counts how many are the digit asked for, with classifier-free guidance and without it."""
-import os
-from typing import Dict, Optional
+"""A quality measure for a trained digits SD folder: a digit classifier, trained here on the real digits (its
+held-out accuracy reported), reads the images generated for "a handwritten digit <name>" and counts how many are
+the digit asked for, with classifier-free guidance and without it.
 
+The classifier is an RBF support-vector machine on the images brought back to the digits' 8x8 grid (4x4 means
+of the 32x32 images): 99% on the held-out split, trained in a second. (`vision-ext train`'s ResNets were the
+first choice; resnet-v1 was still at chance after 3 epochs of its recipe on the digits, at minutes per epoch.)"""
+from typing import Dict
+
+import numpy as np
 import torch
+import torch.nn.functional as F
 
 from vision_ext.sd.training.data import NAMES, caption
 
-CLASSIFIER_MODEL = "resnet-v1"
+CLASSIFIER = "RBF SVM (gamma 0.001, C 10) on 8x8 means"
 
 
-def digit_classifier(folder: str, epochs: int = 3, seed: int = 0, progress: bool = False):
-    """(classifier in eval mode, its held-out accuracy): the run in `folder` (a `vision-ext train` output
-    folder), trained there first when it holds no finished run of `epochs` epochs."""
-    from vision_ext.training import checkpoint as ckpt
-    from vision_ext.training.metrics import read_metrics
-    from vision_ext.training.models import build_model
-    from vision_ext.training.trainer import TrainConfig, train
-
-    path = os.path.join(folder, ckpt.CHECKPOINT_NAME)
-    state = ckpt.load(path, "vision-ext train") if os.path.exists(path) else None
-    if state is None or state["epoch"] < state["recipe"]["epochs"]:
-        cfg = TrainConfig(model=CLASSIFIER_MODEL, dataset="digits", out=folder, epochs=epochs, batch_size=64,
-                          seed=seed, device="cpu", workers=0, progress=progress, resume=state is not None)
-        train(cfg)
-        state = ckpt.load(path, "vision-ext train")
-    model = build_model(state["recipe"]["model"], 10, fused=state["recipe"]["fused"])
-    model.load_state_dict(state["model"])
-    test_acc = read_metrics(folder)["epochs"][-1]["test_acc"]
-    return model.eval(), test_acc
+def features(images: torch.Tensor) -> np.ndarray:
+    """uint8 [N, 3, 32, 32] -> [N, 64]: the grey image as 4x4-pixel means, on the digits' 0..16 scale."""
+    grey = images[:, :1].float() / 255.0
+    return (F.avg_pool2d(grey, 4).flatten(1) * 16).numpy()
 
 
-@torch.no_grad()
+def digit_classifier():
+    """(fitted classifier, its accuracy on the held-out split of vision_ext.data.digits)."""
+    from sklearn.svm import SVC
+
+    from vision_ext.data.digits import load_digits32
+
+    (x, y), (xt, yt) = load_digits32(train=True), load_digits32(train=False)
+    model = SVC(gamma=0.001, C=10.0).fit(features(x), y.numpy())
+    return model, float((model.predict(features(xt)) == yt.numpy()).mean())
+
+
 def classify(model, images: torch.Tensor) -> torch.Tensor:
-    """Predicted digits of uint8 images [N, 3, 32, 32] (normalised as `vision-ext train` trains on digits)."""
-    from vision_ext.data.transforms import normalization_for
-
-    return model(normalization_for("digits")(images)).argmax(dim=1)
+    """Predicted digits of uint8 images [N, 3, 32, 32]."""
+    return torch.from_numpy(model.predict(features(images)).astype(np.int64))
 
 
 def to_digit_images(images: torch.Tensor) -> torch.Tensor:
     """Pipeline output [N, 3, H, W] in [0, 1] -> uint8 grey images [N, 3, 32, 32], as a PNG of it would hold."""
-    import torch.nn.functional as F
-
     if images.shape[-1] != 32:
         images = F.interpolate(images, size=(32, 32), mode="bilinear", align_corners=False)
     grey = images.mean(dim=1, keepdim=True).expand(-1, 3, -1, -1)
@@ -73,13 +69,11 @@ def accuracy(pred: torch.Tensor, per_digit: int) -> Dict[str, float]:
 
 
 def evaluate(folder: str, guidances=(5.0, 1.0), per_digit: int = 20, steps: int = 50, sampler: str = "ddim",
-             seed: int = 0, classifier_dir: Optional[str] = None, classifier_epochs: int = 3,
-             progress: bool = False) -> dict:
+             seed: int = 0, progress: bool = False) -> dict:
     """{'classifier': {...}, 'results': [{'guidance': g, 'accuracy': {...}}, ...]} for the SD folder."""
     from vision_ext.sd import StableDiffusionPipeline
 
-    classifier_dir = classifier_dir or os.path.join(folder, "classifier")
-    model, test_acc = digit_classifier(classifier_dir, classifier_epochs, seed, progress)
+    model, test_acc = digit_classifier()
     pipe = StableDiffusionPipeline.from_pretrained(folder)
     pipe.set_progress_bar_config(disable=not progress, desc="sd evaluate")
     results = []
@@ -87,7 +81,7 @@ def evaluate(folder: str, guidances=(5.0, 1.0), per_digit: int = 20, steps: int 
         pred = classify(model, generate(pipe, per_digit, guidance, steps, sampler, seed))
         results.append({"guidance": guidance, "accuracy": accuracy(pred, per_digit)})
     return {"checkpoint": folder, "per_digit": per_digit, "steps": steps, "sampler": sampler, "seed": seed,
-            "classifier": {"model": CLASSIFIER_MODEL, "folder": classifier_dir, "held_out_accuracy": test_acc},
+            "classifier": {"model": CLASSIFIER, "held_out_accuracy": test_acc},
             "results": results}
 
 
