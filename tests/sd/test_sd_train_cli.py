@@ -5,21 +5,9 @@ import os
 import pytest
 import torch
 
-from vision_ext.cli import main
+from helpers.cli_errors import fails as _fails
 
 QUICK = ["--quick", "--vae-steps", "1", "--text-steps", "1", "--unet-steps", "1", "--no-progress"]
-
-
-def _fails(capsys, argv, *needles):
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    err = capsys.readouterr().err.strip()
-    lines = err.splitlines()
-    assert exc.value.code == 2, err
-    assert "Traceback" not in err, err
-    assert len(lines) == 1 or (lines[0].startswith("usage:") and lines[-1].startswith("vision-ext")), err
-    for needle in needles:
-        assert needle in err, (needle, err)
 
 
 def test_train_bad_out(capsys, tmp_path):

@@ -100,9 +100,10 @@ def run_train(args):
     finally:
         if bar:
             bar.close()
-    lines = [f"{name}: loss {s['records'][0]['loss']:.4f} -> {s['records'][-1]['loss']:.4f} "
-             f"({s['seconds']:.0f} s)" for name, s in run.metrics["stages"].items()]
-    print("\n".join(lines))
+    for name, s in run.metrics["stages"].items():
+        recs = s["records"]
+        losses = f"loss {recs[0]['loss']:.4f} -> {recs[-1]['loss']:.4f}" if recs else "no metrics record yet"
+        print(f"{name}: {losses} ({s['seconds']:.0f} s)")
     if finished:
         print(f"wrote the Stable Diffusion folder {args.out} (metrics in {args.out}/metrics.json)")
     else:
