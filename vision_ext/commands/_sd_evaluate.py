@@ -33,21 +33,22 @@ def run_evaluate(args):
     if not os.path.isfile(os.path.join(args.checkpoint, "model_index.json")):
         raise UsageError(f"--checkpoint: {args.checkpoint} is not a Stable Diffusion folder (no model_index.json); "
                          "train one with `vision-ext sd train --out DIR`")
-    vocab = os.path.join(args.checkpoint, "tokenizer", "vocab.json")
-    if os.path.isfile(vocab):
-        import json
+    from vision_ext.sd import CLIPTokenizer
 
-        with open(vocab, encoding="utf-8") as f:
-            known = json.load(f)
-        if any(w + "</w>" not in known for w in caption_words()):
-            raise UsageError(f"--checkpoint: {args.checkpoint}'s tokenizer does not know the digit captions; "
-                             "evaluate a folder written by `vision-ext sd train`")
+    try:
+        tok = CLIPTokenizer.from_pretrained(os.path.join(args.checkpoint, "tokenizer"))
+    except (OSError, ValueError) as err:
+        raise UsageError(f"--checkpoint: {args.checkpoint}/tokenizer: {err}") from None
+    if any(len(tok(w).input_ids) != 3 for w in caption_words()):
+        raise UsageError(f"--checkpoint: {args.checkpoint}'s tokenizer does not know the digit captions; "
+                         "evaluate a folder written by `vision-ext sd train`")
     checks.number("--guidance", args.guidance, 1, 100, low_open=True, example=5)
     checks.at_least("--per-digit", args.per_digit, example=20)
     checks.at_least("--steps", args.steps, example=50)
     checks.seed("--seed", args.seed)
     if args.json is not None and os.path.isdir(args.json):
-        raise UsageError(f"--json {args.json}: a folder; give a file path such as {os.path.join(args.json, 'eval.json')}")
+        raise UsageError(f"--json {args.json}: a folder; give a file path such as "
+                         f"{os.path.join(args.json, 'eval.json')}")
     report = evaluate(args.checkpoint, (args.guidance, 1.0), args.per_digit, args.steps, args.sampler, args.seed,
                       progress=not args.no_progress)
     print(format_table(report))

@@ -32,7 +32,8 @@ class Stage:
         raise NotImplementedError
 
     def _setup_optimizer(self, lr: float) -> None:
-        params = [p for m in self.trained().values() for p in m.parameters()]
+        # (The U-Net stage's EMA copy is checkpointed with the trained modules but not optimised.)
+        params = [p for m in self.trained().values() for p in m.parameters() if p.requires_grad]
         self.opt = torch.optim.Adam(params, lr=lr)
 
     def _update(self, loss: torch.Tensor) -> None:
