@@ -24,7 +24,8 @@ def register(sub):
     g.add_argument("--height", type=int, default=None, help="pixels (default: the U-Net's sample size x 8)")
     g.add_argument("--width", type=int, default=None)
     g.add_argument("--steps", type=int, default=50, help="inference steps (default 50)")
-    g.add_argument("--guidance-scale", "--guidance", dest="guidance_scale", type=float, default=7.5, help="classifier-free guidance (default 7.5)")
+    g.add_argument("--guidance-scale", "--guidance", dest="guidance_scale", type=float, default=7.5,
+                   help="classifier-free guidance (default 7.5)")
     g.add_argument("--sampler", default=None, choices=["ddim", "ddpm", "plms"],
                    help="default: the folder's scheduler (PNDM -> plms), ddim for other classes")
     g.add_argument("--eta", type=float, default=0.0, help="DDIM eta (default 0)")
