@@ -24,18 +24,33 @@ def register(sub):
     g.add_argument("--height", type=int, default=None, help="pixels (default: the U-Net's sample size x 8)")
     g.add_argument("--width", type=int, default=None)
     g.add_argument("--steps", type=int, default=50, help="inference steps (default 50)")
-    g.add_argument("--guidance-scale", type=float, default=7.5, help="classifier-free guidance (default 7.5)")
+    g.add_argument("--guidance-scale", "--guidance", dest="guidance_scale", type=float, default=7.5,
+                   help="classifier-free guidance (default 7.5)")
     g.add_argument("--sampler", default=None, choices=["ddim", "ddpm", "plms"],
                    help="default: the folder's scheduler (PNDM -> plms), ddim for other classes")
     g.add_argument("--eta", type=float, default=0.0, help="DDIM eta (default 0)")
-    g.add_argument("--num-images", type=int, default=1, help="images for the prompt (default 1)")
+    g.add_argument("-n", "--num-images", type=int, default=1, help="images for the prompt (default 1)")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     g.add_argument("--dtype", default="fp32", choices=list(DTYPES), help="weights' dtype (default fp32)")
     g.add_argument("-o", "--output", default="sd.png",
                    help="PNG path; with several images NAME-0.png, NAME-1.png, ... (default sd.png)")
+    g.add_argument("--grid", action=argparse.BooleanOptionalAction, default=None,
+                   help="write the images as one grid PNG at -o (default: a grid when -o's name holds 'grid')")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     g.set_defaults(func=run_generate)
+    from vision_ext.commands import _sd_train
+
+    t = cmds.add_parser("train", help="train a small SD on bundled digits into a diffusers-format folder",
+                        description=_sd_train.EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _sd_train.add_arguments(t)
+    t.set_defaults(func=_sd_train.run_train)
+    from vision_ext.commands import _sd_evaluate
+
+    e = cmds.add_parser("evaluate", help="share of generated digits a classifier reads as the prompt's digit",
+                        description=_sd_evaluate.DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _sd_evaluate.add_arguments(e)
+    e.set_defaults(func=_sd_evaluate.run_evaluate)
     p.set_defaults(func=lambda args: p.print_help() or 2)
 
 
@@ -68,9 +83,30 @@ def run_generate(args):
                       generator=torch.Generator().manual_seed(args.seed)).images
     except ValueError as err:
         raise UsageError(str(err)) from None
-    paths = output_paths(args.output, len(images))
+    grid = args.grid if args.grid is not None else "grid" in os.path.basename(args.output).lower()
+    if grid:
+        images, paths = [image_grid(images)], [args.output]
+    else:
+        paths = output_paths(args.output, len(images))
     for image, path in zip(images, paths):
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         image.save(path)
-    print(f"wrote {', '.join(paths)} ({image.size[0]}x{image.size[1]}, {args.steps} steps)")
+    what = f"a grid of {args.num_images}" if grid else f"{image.size[0]}x{image.size[1]}"
+    print(f"wrote {', '.join(paths)} ({what}, {args.steps} steps)")
     return 0
+
+
+def image_grid(images):
+    """PIL images of one size -> one PIL image, near-square, with a 1-pixel white border between them."""
+    import math
+
+    from PIL import Image
+
+    w, h = images[0].size
+    cols = int(math.ceil(math.sqrt(len(images))))
+    rows = int(math.ceil(len(images) / cols))
+    grid = Image.new(images[0].mode, (cols * (w + 1) + 1, rows * (h + 1) + 1), "white")
+    for i, im in enumerate(images):
+        r, c = divmod(i, cols)
+        grid.paste(im, (1 + c * (w + 1), 1 + r * (h + 1)))
+    return grid
