@@ -157,3 +157,22 @@ BAD = [
 def test_bad_arguments_are_clear_errors(sandbox, op, args, name):
     err = sandbox.expect_error(R + op, *args(torch.randn(2, 3, 6, 6)))
     assert name in err.message, err.message
+
+
+@pytest.mark.parametrize("inner,outer,with_res", [(False, True, False), (True, False, False), (True, True, True),
+                                                  (False, True, True)])
+def test_conv_bias_act_relu_keeps_nan(inner, outer, with_res):
+    # Found by the fuzzers (2000 examples): oneDNN's ReLU post-op turned a NaN into 0, torch.relu keeps it.
+    from vision_ext.ops import residual
+
+    x = torch.randn(2, 3, 5, 5)
+    x[0, 1, 2, 2] = float("nan")
+    w, b = torch.randn(4, 3, 3, 3), torch.randn(4)
+    res = torch.randn(2, 4, 5, 5) if with_res else None
+    got = residual.conv_bias_act(x, w, b, res, 1, 1, 1, 1, inner, outer)
+    want = F.conv2d(x, w, b, 1, 1)
+    want = torch.relu(want) if inner else want
+    want = want + res if with_res else want
+    want = torch.relu(want) if outer else want
+    assert torch.equal(torch.isnan(got), torch.isnan(want)) and torch.isnan(got).any()
+    torch.testing.assert_close(got, want, equal_nan=True, rtol=1e-4, atol=1e-4)

@@ -1,5 +1,5 @@
-// CPU conv_bias_act: oneDNN post-op fusion where it applies, else ATen's convolution and our
-// epilogue (residual_kernel.cpp) in place.
+// CPU conv_bias_act: oneDNN's fused bias / residual add where it applies, else ATen's convolution,
+// then our epilogue (residual_kernel.cpp, NaN-keeping ReLUs) in place.
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
 #include <ATen/core/dispatch/Dispatcher.h>
@@ -12,7 +12,7 @@
 namespace vision_ext::residual {
 namespace {
 
-// oneDNN's fused conv (post-ops: eltwise ReLU, binary add) as ATen registers it for Inductor.
+// oneDNN's fused conv (post-op: binary add) as ATen registers it for Inductor.
 bool onednn_usable(const at::Tensor& x, const at::Tensor& weight) {
   return at::hasMKLDNN() && x.scalar_type() == at::kFloat && x.numel() > 0 &&
          weight.numel() > 0 &&
@@ -21,16 +21,15 @@ bool onednn_usable(const at::Tensor& x, const at::Tensor& weight) {
 
 at::Tensor onednn_conv(const at::Tensor& x, const at::Tensor& weight, const std::optional<at::Tensor>& bias,
                        const at::Tensor& residual, at::IntArrayRef stride, at::IntArrayRef padding,
-                       at::IntArrayRef dilation, int64_t groups, bool relu) {
+                       at::IntArrayRef dilation, int64_t groups) {
   using Scalars = c10::List<std::optional<at::Scalar>>;
-  const std::string_view unary = relu ? "relu" : "none";
   if (!residual.defined()) {
     static auto op = c10::Dispatcher::singleton()
                          .findSchemaOrThrow("mkldnn::_convolution_pointwise", "")
                          .typed<at::Tensor(const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&,
                                            at::IntArrayRef, at::IntArrayRef, at::IntArrayRef, int64_t,
                                            std::string_view, Scalars, std::optional<std::string_view>)>();
-    return op.call(x, weight, bias, padding, stride, dilation, groups, unary, Scalars(), std::nullopt);
+    return op.call(x, weight, bias, padding, stride, dilation, groups, "none", Scalars(), std::nullopt);
   }
   static auto op = c10::Dispatcher::singleton()
                        .findSchemaOrThrow("mkldnn::_convolution_pointwise", "binary")
@@ -39,10 +38,9 @@ at::Tensor onednn_conv(const at::Tensor& x, const at::Tensor& weight, const std:
                                          at::IntArrayRef, int64_t, std::string_view, std::optional<at::Scalar>,
                                          std::optional<std::string_view>, Scalars,
                                          std::optional<std::string_view>)>();
-  // The binary variant takes no unary attr (not "none") when there is no ReLU.
-  const std::optional<std::string_view> post = relu ? std::optional<std::string_view>("relu") : std::nullopt;
-  return op.call(x, residual, weight, bias, padding, stride, dilation, groups, "add", std::nullopt, post, Scalars(),
-                 std::nullopt);
+  // The binary variant takes no unary attr (not "none").
+  return op.call(x, residual, weight, bias, padding, stride, dilation, groups, "add", std::nullopt, std::nullopt,
+                 Scalars(), std::nullopt);
 }
 
 }  // namespace
@@ -58,14 +56,19 @@ at::Tensor Cpu::conv_bias_act(const at::Tensor& x_in, const at::Tensor& weight,
   at::Tensor res;
   if (residual) res = residual->contiguous(format);
   if (onednn_usable(x, weight)) {
+    // oneDNN fuses the bias and (no inner ReLU) the residual add; the ReLUs run in our epilogue, in place:
+    // oneDNN's ReLU post-op turns NaN into 0, where torch.relu (and so the eager model) keeps it.
     // oneDNN follows the weight's layout when it differs from x's; the op (and its fake kernel) promise x's.
-    if (!inner_relu || !res.defined())
-      return onednn_conv(x, weight, bias, res, stride, padding, dilation, groups, inner_relu || outer_relu)
-          .contiguous(format);
-    // relu(relu(conv + b) + residual): oneDNN fuses the inner ReLU, our epilogue the rest, in place.
-    at::Tensor out = onednn_conv(x, weight, bias, at::Tensor(), stride, padding, dilation, groups, true);
-    res = res.contiguous(layout_of(out));
-    epilogue(op, epilogue_params(out, {}, {}, res, out, false, outer_relu), out);
+    const bool add_in_conv = res.defined() && !inner_relu;
+    at::Tensor out =
+        onednn_conv(x, weight, bias, add_in_conv ? res : at::Tensor(), stride, padding, dilation, groups);
+    if (inner_relu || outer_relu) {
+      const at::Tensor late_res = add_in_conv || !res.defined() ? at::Tensor() : res.contiguous(layout_of(out));
+      // relu(conv + b [+ res]) when the add is fused or absent: one ReLU, whichever flag asked for it.
+      const bool inner = late_res.defined() ? inner_relu : false;
+      const bool outer = late_res.defined() ? outer_relu : true;
+      epilogue(op, epilogue_params(out, {}, {}, late_res, out, inner, outer), out);
+    }
     return out.contiguous(format);
   }
   at::Tensor out = at::convolution(x, weight, std::nullopt, stride, padding, dilation, false, {0, 0}, groups)
