@@ -3,7 +3,7 @@ notes say): resnet18-CIFAR training step (batch 32) ours vs eager torch, and bn_
 F.batch_norm + add + relu. Interleaved rounds, medians of CPU time (time.thread_time with 1 thread,
 time.process_time, all threads, with 2) and of wall time.
 
-    python benchmarks/residual_cpu_levels.py [--rounds 5]
+    python benchmarks/residual_cpu_levels.py [--rounds 5] [--bn-only]
 
 Each (level, threads) runs in its own process: the caps must be set before torch is imported.
 """
@@ -19,7 +19,7 @@ AVX2_CAPS = {"VISION_EXT_CPU_CAPABILITY": "avx2", "ATEN_CPU_CAPABILITY": "avx2",
 AVX512 = {"VISION_EXT_CPU_CAPABILITY": "avx512"}
 
 
-def child(threads, rounds):
+def child(threads, rounds, bn_only=False):
     import time
 
     import torch
@@ -56,6 +56,8 @@ def child(threads, rounds):
         "bn fwd+bwd ours NHWC": lambda: bn_ours(xcl),
         "bn fwd+bwd torch NHWC": lambda: bn_torch(xcl),
     }
+    if bn_only:
+        fns = {k: f for k, f in fns.items() if not k.startswith("train")}
     reps = {k: (1 if k.startswith("train") else 10) for k in fns}
     for f in fns.values():
         f()  # warm-up: allocator, oneDNN primitives
@@ -75,14 +77,16 @@ def child(threads, rounds):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--bn-only", action="store_true", help="only bn_add_relu fwd+bwd (skip the train step)")
     ap.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
-        return child(a.child, a.rounds)
+        return child(a.child, a.rounds, a.bn_only)
     rows = []
     for name, env in (("avx512", AVX512), ("avx2", AVX2_CAPS)):
         for threads in (1, 2):
-            out = subprocess.run([sys.executable, __file__, "--child", str(threads), "--rounds", str(a.rounds)],
+            out = subprocess.run([sys.executable, __file__, "--child", str(threads), "--rounds", str(a.rounds)]
+                                 + (["--bn-only"] if a.bn_only else []),
                                  env=dict(os.environ, **env), check=True, capture_output=True, text=True).stdout
             r = json.loads(out.strip().splitlines()[-1])
             rows.append((name, threads, r))

@@ -6,6 +6,7 @@ import os
 import pytest
 import torch
 
+from helpers.cli_errors import fails
 from vision_ext.cli import main
 
 TINY_DDPM = ["--image-size", "4", "--base-channels", "4", "--batch-size", "2", "--no-progress"]
@@ -13,18 +14,6 @@ TINY_TRAIN = ["--model", "resnet-v1", "--subset", "8", "--batch-size", "8", "--e
               "--device", "cpu", "--no-progress"]
 
 
-def _fails(capsys, argv, *needles):
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    err = capsys.readouterr().err.strip()
-    lines = err.splitlines()
-    assert exc.value.code == 2, err
-    assert "Traceback" not in err, err
-    # One line; argparse's own errors put the usage lines before it.
-    assert len(lines) == 1 or (lines[0].startswith("usage:") and lines[-1].startswith("vision-ext")), err
-    for needle in needles:
-        assert needle in err, (needle, err)
-    return err
 
 
 @pytest.fixture(scope="module")
@@ -56,14 +45,14 @@ BAD_CHECKPOINTS = {
 @pytest.mark.parametrize("kind", [*BAD_CHECKPOINTS, "train"])
 def test_ddpm_sample_bad_checkpoint(capsys, ckpts, kind, tmp_path):
     need = "is a `vision-ext train` checkpoint" if kind == "train" else BAD_CHECKPOINTS[kind]
-    _fails(capsys, ["ddpm", "sample", "--checkpoint", ckpts[kind], "-o", str(tmp_path / "g.png")], "--checkpoint",
+    fails(capsys, ["ddpm", "sample", "--checkpoint", ckpts[kind], "-o", str(tmp_path / "g.png")], "--checkpoint",
            need)
 
 
 @pytest.mark.parametrize("kind", [k for k in [*BAD_CHECKPOINTS, "train"] if k != "missing"])
 def test_ddpm_train_resume_bad_checkpoint(capsys, ckpts, kind):
     need = {"folder": "a folder", "train": "is a `vision-ext train` checkpoint"}.get(kind) or BAD_CHECKPOINTS[kind]
-    _fails(capsys, ["ddpm", "train", "--resume", "--steps", "5", "--out", ckpts[kind], *TINY_DDPM], need)
+    fails(capsys, ["ddpm", "train", "--resume", "--steps", "5", "--out", ckpts[kind], *TINY_DDPM], need)
 
 
 @pytest.mark.parametrize("kind", ["empty", "truncated", "text", "foreign", "ddpm", "folder"])
@@ -79,16 +68,16 @@ def test_train_resume_bad_checkpoint(capsys, ckpts, kind, tmp_path):
         shutil.copy(ckpts[kind], target)
     need = {"ddpm": "is a `vision-ext ddpm train` checkpoint", "folder": "is a folder"}.get(kind) \
         or BAD_CHECKPOINTS[kind]
-    _fails(capsys, ["train", *TINY_TRAIN, "--resume", "--out", str(run)], need)
+    fails(capsys, ["train", *TINY_TRAIN, "--resume", "--out", str(run)], need)
 
 
 def test_train_ddpm_out_paths(capsys, ckpts, tmp_path):
-    _fails(capsys, ["ddpm", "train", "--steps", "2", "--out", ckpts["ddpm"], *TINY_DDPM], "already holds",
+    fails(capsys, ["ddpm", "train", "--steps", "2", "--out", ckpts["ddpm"], *TINY_DDPM], "already holds",
            "--resume", "--overwrite")
-    _fails(capsys, ["ddpm", "train", "--steps", "2", "--out", ckpts["folder"], *TINY_DDPM], "--out", "a folder")
-    _fails(capsys, ["train", *TINY_TRAIN, "--out", ckpts["text"]], "--out", "an existing file, not a folder")
-    _fails(capsys, ["compare-resnets", "--models", "resnet-v1", "--out", ckpts["text"]], "an existing file")
-    _fails(capsys, ["bench", "--quick", "--family", "residual", "--out", ckpts["text"]], "an existing file")
+    fails(capsys, ["ddpm", "train", "--steps", "2", "--out", ckpts["folder"], *TINY_DDPM], "--out", "a folder")
+    fails(capsys, ["train", *TINY_TRAIN, "--out", ckpts["text"]], "--out", "an existing file, not a folder")
+    fails(capsys, ["compare-resnets", "--models", "resnet-v1", "--out", ckpts["text"]], "an existing file")
+    fails(capsys, ["bench", "--quick", "--family", "residual", "--out", ckpts["text"]], "an existing file")
 
 
 def test_ddpm_train_overwrite_starts_afresh(ckpts, tmp_path):
@@ -117,14 +106,14 @@ DDPM_TRAIN_NUMBERS = [
 def test_ddpm_train_numbers(capsys, tmp_path, option, values, need):
     out = str(tmp_path / "d.pt")
     for value in values:
-        _fails(capsys, ["ddpm", "train", "--steps", "2", "--out", out, *TINY_DDPM, option, value], need)
+        fails(capsys, ["ddpm", "train", "--steps", "2", "--out", out, *TINY_DDPM, option, value], need)
         assert not os.path.exists(out)  # rejected before any training
 
 
 def test_integer_options_given_nan_are_argparse_errors(capsys, tmp_path):
-    _fails(capsys, ["ddpm", "train", "--steps", "nan", "--out", str(tmp_path / "d.pt")], "invalid int value: 'nan'")
-    _fails(capsys, ["train", "--epochs", "nan", "--out", str(tmp_path)], "invalid int value: 'nan'")
-    _fails(capsys, ["features", "--max-corners", "nan"], "invalid int value: 'nan'")
+    fails(capsys, ["ddpm", "train", "--steps", "nan", "--out", str(tmp_path / "d.pt")], "invalid int value: 'nan'")
+    fails(capsys, ["train", "--epochs", "nan", "--out", str(tmp_path)], "invalid int value: 'nan'")
+    fails(capsys, ["features", "--max-corners", "nan"], "invalid int value: 'nan'")
 
 
 DDPM_SAMPLE_NUMBERS = [
@@ -139,18 +128,18 @@ DDPM_SAMPLE_NUMBERS = [
 def test_ddpm_sample_numbers(capsys, ckpts, tmp_path, option, values, need):
     png = tmp_path / "g.png"
     for value in values:
-        _fails(capsys, ["ddpm", "sample", "--checkpoint", ckpts["ddpm"], "--sampler", "ddim", "-o", str(png),
+        fails(capsys, ["ddpm", "sample", "--checkpoint", ckpts["ddpm"], "--sampler", "ddim", "-o", str(png),
                         option, value], need)
         assert not png.exists()
 
 
 def test_ddpm_sample_steps_beyond_training_eta_without_ddim_and_outputs(capsys, ckpts, tmp_path):
     base = ["ddpm", "sample", "--checkpoint", ckpts["ddpm"]]
-    _fails(capsys, [*base, "--steps", "1001", "-o", str(tmp_path / "g.png")], "--steps must be at most 1000")
-    _fails(capsys, [*base, "--eta", "0.5", "-o", str(tmp_path / "g.png")], "--eta applies to --sampler ddim only")
-    _fails(capsys, [*base, "-o", str(tmp_path / "g.xyz")], "unknown image extension .xyz", ".png")
-    _fails(capsys, [*base, "-o", str(tmp_path)], "a folder; give a file path")
-    _fails(capsys, [*base, "-o", os.path.join(ckpts["text"], "g.png")], "is a file, so the folder cannot be made")
+    fails(capsys, [*base, "--steps", "1001", "-o", str(tmp_path / "g.png")], "--steps must be at most 1000")
+    fails(capsys, [*base, "--eta", "0.5", "-o", str(tmp_path / "g.png")], "--eta applies to --sampler ddim only")
+    fails(capsys, [*base, "-o", str(tmp_path / "g.xyz")], "unknown image extension .xyz", ".png")
+    fails(capsys, [*base, "-o", str(tmp_path)], "a folder; give a file path")
+    fails(capsys, [*base, "-o", os.path.join(ckpts["text"], "g.png")], "is a file, so the folder cannot be made")
 
 
 TRAIN_NUMBERS = [
@@ -174,7 +163,7 @@ TRAIN_CASES = [pytest.param(cmd, *case, id=f"{cmd}{case[0]}") for cmd in ("train
 def test_train_and_compare_numbers(capsys, tmp_path, command, option, values, need):
     extra = ["--models", "resnet-v1"] if command == "compare-resnets" else ["--model", "resnet-v1"]
     for value in values:
-        _fails(capsys, [command, *extra, "--out", str(tmp_path / "run"), option, value], need)
+        fails(capsys, [command, *extra, "--out", str(tmp_path / "run"), option, value], need)
     assert not (tmp_path / "run").exists()
 
 
@@ -194,7 +183,7 @@ FEATURE_NUMBERS = [
 def test_features_numbers(capsys, tmp_path, option, values, need):
     out = tmp_path / "f.png"
     for value in values:
-        _fails(capsys, ["features", "--method", "gftt", "-o", str(out), option, value], need)
+        fails(capsys, ["features", "--method", "gftt", "-o", str(out), option, value], need)
     assert not out.exists()
 
 
@@ -213,17 +202,17 @@ def test_features_bad_images(capsys, tmp_path, kind):
         path.write_bytes(buf.tobytes()[:40])
     elif kind == "text":
         path.write_text("not an image")
-    _fails(capsys, ["features", str(path), "-o", str(tmp_path / "out.png")], "IMAGE", "cannot read")
+    fails(capsys, ["features", str(path), "-o", str(tmp_path / "out.png")], "IMAGE", "cannot read")
 
 
 def test_features_outputs_and_devices(capsys, tmp_path):
-    _fails(capsys, ["features", "-o", str(tmp_path / "f.xyz")], "unknown image extension .xyz", ".png")
-    _fails(capsys, ["features", "-o", str(tmp_path / "f")], "unknown image extension (none)")
-    _fails(capsys, ["features", "-o", str(tmp_path)], "a folder; give a file path")
-    _fails(capsys, ["features", "--device", "bogus", "-o", str(tmp_path / "f.png")], "--device 'bogus': not a device")
-    _fails(capsys, ["features", "--device", "mps", "-o", str(tmp_path / "f.png")], "runs on cpu or cuda")
+    fails(capsys, ["features", "-o", str(tmp_path / "f.xyz")], "unknown image extension .xyz", ".png")
+    fails(capsys, ["features", "-o", str(tmp_path / "f")], "unknown image extension (none)")
+    fails(capsys, ["features", "-o", str(tmp_path)], "a folder; give a file path")
+    fails(capsys, ["features", "--device", "bogus", "-o", str(tmp_path / "f.png")], "--device 'bogus': not a device")
+    fails(capsys, ["features", "--device", "mps", "-o", str(tmp_path / "f.png")], "runs on cpu or cuda")
     if not torch.cuda.is_available():
-        _fails(capsys, ["features", "--device", "cuda", "-o", str(tmp_path / "f.png")], "no CUDA device")
+        fails(capsys, ["features", "--device", "cuda", "-o", str(tmp_path / "f.png")], "no CUDA device")
     assert not list(tmp_path.iterdir())
 
 
@@ -235,5 +224,5 @@ def test_features_infinite_min_distance_keeps_the_best_corner(capsys, tmp_path):
 
 def test_bench_and_info_bad_arguments(capsys, tmp_path):
     for value in ["0", "-1", "nan", "inf"]:
-        _fails(capsys, ["bench", "--min-time", value, "--out", str(tmp_path)], "--min-time must be a positive number")
-    _fails(capsys, ["info", "--bogus"], "unrecognized arguments: --bogus")
+        fails(capsys, ["bench", "--min-time", value, "--out", str(tmp_path)], "--min-time must be a positive number")
+    fails(capsys, ["info", "--bogus"], "unrecognized arguments: --bogus")
