@@ -184,7 +184,7 @@ def _pair():
 
 
 def test_unused_inputs_stay_out_of_training_targets():
-    from conftest import run_at_every_level
+    from tests.conftest import run_at_every_level
     from vision_ext.ops import ddpm
 
     v = _pair()
@@ -201,7 +201,7 @@ def test_unused_inputs_stay_out_of_training_targets():
 
 
 def test_sample_predictions_take_x0_from_the_output_alone():
-    from conftest import run_at_every_level
+    from tests.conftest import run_at_every_level
     from vision_ext.ops import ddpm
 
     v, nan = _pair(), torch.full_like(_pair(), NAN)
@@ -218,7 +218,7 @@ def test_sample_predictions_take_x0_from_the_output_alone():
 
 
 def test_plms_of_an_infinite_sample_stays_infinite():
-    from conftest import run_at_every_level
+    from tests.conftest import run_at_every_level
     from vision_ext.ops import ddpm
 
     v = _pair()
