@@ -4,6 +4,7 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
 
+#include "vision_ext/cuda_grid.cuh"  // grid_for, for the kernels that include this header
 #include "vision_ext/scalar_kind.h"
 
 namespace vision_ext {
@@ -43,12 +44,6 @@ cudaError_t with_scalar_kind(ScalarKind kind, F f) {
     case ScalarKind::bf16: return f(__nv_bfloat16{});
   }
   return cudaErrorInvalidValue;
-}
-
-inline int grid_for(long long work, int block, int max_blocks = 65535 * 8) {
-  long long g = (work + block - 1) / block;
-  if (g < 1) g = 1;
-  return static_cast<int>(g < max_blocks ? g : max_blocks);
 }
 
 }  // namespace vision_ext

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "vision_ext/cuda_grid.cuh"
 #include "vision_ext/canny.h"
 #include "vision_ext/canny_launch.h"
 
@@ -14,12 +15,6 @@ using namespace vision_ext::canny;
 
 constexpr int kThreads = 256;
 constexpr int kTile = 32;  // hysteresis tile edge (one thread per pixel)
-constexpr long long kMaxBlocks = 65535LL * 32;
-
-inline int blocks_for(long long n) {
-  const long long b = (n + kThreads - 1) / kThreads;
-  return static_cast<int>(b < 1 ? 1 : (b > kMaxBlocks ? kMaxBlocks : b));
-}
 
 // Grid-stride loop over every pixel of the batch: f(i, n, y, x, o) with i the flat (n, y, x)
 // index of the unpadded planes and o the pixel's offset in the padded ones.
@@ -27,8 +22,7 @@ template <class F>
 __device__ void for_each_pixel(long long batch, const CannyParams& p, F f) {
   const long long hw = static_cast<long long>(p.height) * p.width, total = batch * hw;
   const long long s = p.width + 2, pp = static_cast<long long>(p.height + 2) * s;
-  for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<long long>(gridDim.x) * blockDim.x) {
+  VE_GRID_LOOP(i, total) {
     const long long n = i / hw;
     const int y = static_cast<int>((i % hw) / p.width), x = static_cast<int>(i % p.width);
     f(i, n, y, x, n * pp + (y + 1) * s + x + 1);
@@ -143,7 +137,7 @@ cudaError_t launch_canny_suppress(const uint8_t* src, long long batch, const Can
   cudaError_t err = cudaMemsetAsync(mag, 0, padded * sizeof(int32_t), stream);
   if (err == cudaSuccess) err = cudaMemsetAsync(state, 0, padded, stream);
   if (err != cudaSuccess) return err;
-  const int blocks = blocks_for(total);
+  const int blocks = grid_for(total, kThreads);
   switch (p.aperture) {
     case 3: gradient_kernel<1><<<blocks, kThreads, 0, stream>>>(src, batch, p, dx, dy, mag); break;
     case 5: gradient_kernel<2><<<blocks, kThreads, 0, stream>>>(src, batch, p, dx, dy, mag); break;
@@ -159,7 +153,7 @@ cudaError_t launch_canny_hysteresis(uint8_t* state, long long batch, const Canny
   if (batch == 0) return cudaGetLastError();
   const int tiles_x = (p.width + kTile - 1) / kTile, tiles_y = (p.height + kTile - 1) / kTile;
   const long long tiles = static_cast<long long>(tiles_x) * tiles_y * batch;
-  const int blocks = static_cast<int>(tiles < kMaxBlocks ? tiles : kMaxBlocks);
+  const int blocks = grid_for(tiles, 1);  // one block per tile, capped: the loop strides over the rest
   for (int i = 0; i < passes; ++i)
     hysteresis_kernel<<<blocks, dim3(kTile, kTile), 0, stream>>>(state, batch, p, tiles_x, tiles_y, pass_flags, i);
   return cudaGetLastError();
@@ -169,7 +163,7 @@ cudaError_t launch_canny_finish(const uint8_t* state, long long batch, const Can
                                 cudaStream_t stream) {
   const long long total = batch * p.height * static_cast<long long>(p.width);
   if (total == 0) return cudaSuccess;
-  finish_kernel<<<blocks_for(total), kThreads, 0, stream>>>(state, batch, p, out);
+  finish_kernel<<<grid_for(total, kThreads), kThreads, 0, stream>>>(state, batch, p, out);
   return cudaGetLastError();
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "vision_ext/cuda_grid.cuh"
 #include "vision_ext/contours.h"
 #include "vision_ext/contours_launch.h"
 
@@ -13,12 +14,6 @@ namespace {
 using namespace vision_ext::contours;
 
 constexpr int kThreads = 256;
-constexpr long long kMaxBlocks = 65535LL * 32;
-
-inline int blocks_for(long long n) {
-  const long long b = (n + kThreads - 1) / kThreads;
-  return static_cast<int>(b < 1 ? 1 : (b > kMaxBlocks ? kMaxBlocks : b));
-}
 
 __device__ uint8_t code_at(const double* v, const uint8_t* m, long long w, long long r, long long c, double level) {
   const long long i = r * w + c, j = i + w;
@@ -28,8 +23,7 @@ __device__ uint8_t code_at(const double* v, const uint8_t* m, long long w, long 
 
 __global__ void count_kernel(const double* v, const uint8_t* m, long long h, long long w, double level, int32_t* counts) {
   const long long cells = (h - 1) * (w - 1);
-  for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < cells;
-       i += static_cast<long long>(gridDim.x) * blockDim.x) {
+  VE_GRID_LOOP(i, cells) {
     const long long r = i / (w - 1), c = i % (w - 1);
     counts[i] = segments_of_code(code_at(v, m, w, r, c, level));
   }
@@ -38,8 +32,7 @@ __global__ void count_kernel(const double* v, const uint8_t* m, long long h, lon
 __global__ void emit_kernel(const double* v, const uint8_t* m, long long h, long long w, double level, bool high,
                             const int64_t* offsets, Segment* out) {
   const long long cells = (h - 1) * (w - 1);
-  for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < cells;
-       i += static_cast<long long>(gridDim.x) * blockDim.x) {
+  VE_GRID_LOOP(i, cells) {
     const long long r = i / (w - 1), c = i % (w - 1);
     const uint8_t code = code_at(v, m, w, r, c, level);
     if (!code) continue;
@@ -52,14 +45,14 @@ __global__ void emit_kernel(const double* v, const uint8_t* m, long long h, long
 
 cudaError_t launch_contour_count(const double* values, const uint8_t* mask, long long h, long long w, double level,
                                  int32_t* counts, cudaStream_t stream) {
-  count_kernel<<<blocks_for((h - 1) * (w - 1)), kThreads, 0, stream>>>(values, mask, h, w, level, counts);
+  count_kernel<<<grid_for((h - 1) * (w - 1), kThreads), kThreads, 0, stream>>>(values, mask, h, w, level, counts);
   return cudaGetLastError();
 }
 
 cudaError_t launch_contour_emit(const double* values, const uint8_t* mask, long long h, long long w, double level,
                                 bool fully_connected_high, const int64_t* offsets, contours::Segment* out,
                                 cudaStream_t stream) {
-  emit_kernel<<<blocks_for((h - 1) * (w - 1)), kThreads, 0, stream>>>(values, mask, h, w, level, fully_connected_high,
+  emit_kernel<<<grid_for((h - 1) * (w - 1), kThreads), kThreads, 0, stream>>>(values, mask, h, w, level, fully_connected_high,
                                                                       offsets, out);
   return cudaGetLastError();
 }

@@ -30,36 +30,24 @@ struct IO {
   VE_HD static void store(__nv_bfloat16* p, int64_t i, float v) { p[i] = __float2bfloat16(v); }
 };
 
-// 65535 blocks at most: the grid-stride loop covers the rest (64-bit indices throughout).
-int blocks_for(int64_t items) {
-  const int64_t b = (items + kThreads - 1) / kThreads;
-  return static_cast<int>(b < 1 ? 1 : (b > 65535 ? 65535 : b));
-}
-
-template <typename F>
-__device__ __forceinline__ void grid_stride(int64_t items, F f) {
-  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < items; i += stride) f(i);
-}
-
 template <typename T>
 __global__ void add_noise_kernel(AddNoiseParams p) {
-  grid_stride(add_noise_items(p), [&](int64_t i) { add_noise_item<typename Math<T>::type, IO, T>(p, i); });
+  VE_GRID_LOOP(i, add_noise_items(p)) add_noise_item<typename Math<T>::type, IO, T>(p, i);
 }
 
 template <typename T>
 __global__ void step_kernel(StepParams p) {
-  grid_stride((p.batch * p.inner + 3) / 4, [&](int64_t g) { step_group<typename Math<T>::type, IO, T>(p, g); });
+  VE_GRID_LOOP(g, (p.batch * p.inner + 3) / 4) step_group<typename Math<T>::type, IO, T>(p, g);
 }
 
 template <typename T>
 __global__ void plms_kernel(PlmsParams p) {
-  grid_stride(p.batch * p.inner, [&](int64_t i) { plms_item<typename Math<T>::type, IO, T>(p, i); });
+  VE_GRID_LOOP(i, p.batch * p.inner) plms_item<typename Math<T>::type, IO, T>(p, i);
 }
 
 template <typename T>
 __global__ void philox_kernel(T* out, int64_t n, uint64_t seed, uint64_t offset) {
-  grid_stride((n + 3) / 4, [&](int64_t g) { philox_group<IO>(out, n, seed, offset, g); });
+  VE_GRID_LOOP(g, (n + 3) / 4) philox_group<IO>(out, n, seed, offset, g);
 }
 
 // Launches f's kernel for the element type of `dtype`, then returns the launch error, if any.
@@ -78,7 +66,7 @@ cudaError_t launch_add_noise(const AddNoiseParams& p, ScalarKind dtype, cudaStre
   const int64_t items = add_noise_items(p);
   if (items == 0) return cudaSuccess;
   return with_type(dtype, [&](auto v) {
-    add_noise_kernel<decltype(v)><<<blocks_for(items), kThreads, 0, stream>>>(p);
+    add_noise_kernel<decltype(v)><<<grid_for(items, kThreads), kThreads, 0, stream>>>(p);
   });
 }
 
@@ -86,7 +74,7 @@ cudaError_t launch_ddpm_step(const StepParams& p, ScalarKind dtype, cudaStream_t
   const int64_t groups = (p.batch * p.inner + 3) / 4;
   if (groups == 0) return cudaSuccess;
   return with_type(dtype, [&](auto v) {
-    step_kernel<decltype(v)><<<blocks_for(groups), kThreads, 0, stream>>>(p);
+    step_kernel<decltype(v)><<<grid_for(groups, kThreads), kThreads, 0, stream>>>(p);
   });
 }
 
@@ -94,7 +82,7 @@ cudaError_t launch_plms_step(const PlmsParams& p, ScalarKind dtype, cudaStream_t
   const int64_t n = p.batch * p.inner;
   if (n == 0) return cudaSuccess;
   return with_type(dtype, [&](auto v) {
-    plms_kernel<decltype(v)><<<blocks_for(n), kThreads, 0, stream>>>(p);
+    plms_kernel<decltype(v)><<<grid_for(n, kThreads), kThreads, 0, stream>>>(p);
   });
 }
 
@@ -103,7 +91,7 @@ cudaError_t launch_philox_normal(void* out, int64_t numel, uint64_t seed, uint64
   if (numel == 0) return cudaSuccess;
   return with_type(dtype, [&](auto v) {
     using T = decltype(v);
-    philox_kernel<T><<<blocks_for((numel + 3) / 4), kThreads, 0, stream>>>(static_cast<T*>(out), numel, seed, offset);
+    philox_kernel<T><<<grid_for((numel + 3) / 4, kThreads), kThreads, 0, stream>>>(static_cast<T*>(out), numel, seed, offset);
   });
 }
 

@@ -4,6 +4,7 @@
 // vision_ext/shape.h's, shared with the CPU kernels.
 #include <cstdint>
 
+#include "vision_ext/cuda_grid.cuh"
 #include "vision_ext/shape.h"
 #include "vision_ext/shape_launch.h"
 
@@ -34,8 +35,7 @@ template <typename F>
 __device__ void for_each_run(const int32_t* ids, long long batch, int height, int width, F f) {
   const long long segs = (width + kSegment - 1) / kSegment;
   const long long total = segs * height * batch;
-  for (long long t = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; t < total;
-       t += static_cast<long long>(gridDim.x) * blockDim.x) {
+  VE_GRID_LOOP(t, total) {
     const long long line = t / segs;
     const int y = static_cast<int>(line % height);
     const int x0 = static_cast<int>(t % segs) * kSegment;
@@ -81,8 +81,7 @@ __device__ int border_of(const int32_t* plane, int height, int width, int y, int
 __global__ void perimeter_kernel(const int32_t* ids, long long batch, int height, int width,
                                  unsigned long long* perimeter) {
   const long long hw = static_cast<long long>(height) * width, total = hw * batch;
-  for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<long long>(gridDim.x) * blockDim.x) {
+  VE_GRID_LOOP(i, total) {
     const int32_t* plane = ids + (i / hw) * hw;
     const int y = static_cast<int>((i % hw) / width), x = static_cast<int>(i % width);
     const int32_t s = plane[static_cast<long long>(y) * width + x];
@@ -105,11 +104,6 @@ __global__ void extents_kernel(const int32_t* ids, long long batch, int height, 
   });
 }
 
-unsigned blocks_for(long long work) {
-  const long long b = (work + kThreads - 1) / kThreads;
-  return static_cast<unsigned>(b < 1 ? 1 : (b > 65535 ? 65535 : b));
-}
-
 }  // namespace
 
 cudaError_t launch_shape_sums(const int32_t* ids, long long batch, int height, int width,
@@ -117,8 +111,8 @@ cudaError_t launch_shape_sums(const int32_t* ids, long long batch, int height, i
                               cudaStream_t stream) {
   if (batch == 0 || height == 0 || width == 0) return cudaSuccess;
   const long long segs = (width + kSegment - 1) / kSegment;
-  run_sums_kernel<<<blocks_for(segs * height * batch), kThreads, 0, stream>>>(ids, batch, height, width, moments, box);
-  perimeter_kernel<<<blocks_for(static_cast<long long>(height) * width * batch), kThreads, 0, stream>>>(
+  run_sums_kernel<<<grid_for(segs * height * batch, kThreads), kThreads, 0, stream>>>(ids, batch, height, width, moments, box);
+  perimeter_kernel<<<grid_for(static_cast<long long>(height) * width * batch, kThreads), kThreads, 0, stream>>>(
       ids, batch, height, width, perimeter);
   return cudaGetLastError();
 }
@@ -127,7 +121,7 @@ cudaError_t launch_shape_extents(const int32_t* ids, long long batch, int height
                                  const long long* row_offset, int* extents, cudaStream_t stream) {
   if (batch == 0 || height == 0 || width == 0) return cudaSuccess;
   const long long segs = (width + kSegment - 1) / kSegment;
-  extents_kernel<<<blocks_for(segs * height * batch), kThreads, 0, stream>>>(ids, batch, height, width, box,
+  extents_kernel<<<grid_for(segs * height * batch, kThreads), kThreads, 0, stream>>>(ids, batch, height, width, box,
                                                                              row_offset, extents);
   return cudaGetLastError();
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "vision_ext/cuda_grid.cuh"
 #include "vision_ext/texture.h"
 #include "vision_ext/texture_launch.h"
 
@@ -14,16 +15,6 @@ namespace {
 using namespace vision_ext::texture;
 
 constexpr int kThreads = 256;
-constexpr long long kMaxBlocks = 65535LL * 32;
-
-inline int blocks_for(long long n) {
-  const long long b = (n + kThreads - 1) / kThreads;
-  return static_cast<int>(b < 1 ? 1 : (b > kMaxBlocks ? kMaxBlocks : b));
-}
-
-#define VE_GRID_LOOP(i, n) \
-  for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < (n); \
-       i += static_cast<long long>(gridDim.x) * blockDim.x)
 
 __global__ void lbp_kernel(const double* __restrict__ padded, long long batch, LbpParams p, double* __restrict__ out) {
   const long long hw = static_cast<long long>(p.height) * p.width, plane = lbp_padded_plane(p);
@@ -229,11 +220,11 @@ cudaError_t hog_typed(const S* img, long long batch, const HogParams& p, const H
   const long long area = static_cast<long long>(p.cells_row) * p.cell_rows * p.cells_col * p.cell_cols;
   const long long cells = static_cast<long long>(p.cells_row) * p.cells_col;
   const long long blocks = static_cast<long long>(p.blocks_row) * p.blocks_col;
-  hog_pixels_kernel<S><<<blocks_for(batch * area), kThreads, 0, stream>>>(img, batch, p, ws.bins, ws.mags);
-  hog_cells_kernel<<<blocks_for(batch * cells), kThreads, 0, stream>>>(ws.bins, ws.mags, batch, p, ws.hist);
-  hog_blocks_kernel<O><<<blocks_for(batch * blocks), kThreads, 0, stream>>>(ws.hist, batch, p, ws.blocks, features);
+  hog_pixels_kernel<S><<<grid_for(batch * area, kThreads), kThreads, 0, stream>>>(img, batch, p, ws.bins, ws.mags);
+  hog_cells_kernel<<<grid_for(batch * cells, kThreads), kThreads, 0, stream>>>(ws.bins, ws.mags, batch, p, ws.hist);
+  hog_blocks_kernel<O><<<grid_for(batch * blocks, kThreads), kThreads, 0, stream>>>(ws.hist, batch, p, ws.blocks, features);
   if (vis != nullptr)
-    hog_draw_kernel<O><<<blocks_for(batch * cells), kThreads, 0, stream>>>(ws.hist, batch, p, ws.line_dr, ws.line_dc,
+    hog_draw_kernel<O><<<grid_for(batch * cells, kThreads), kThreads, 0, stream>>>(ws.hist, batch, p, ws.line_dr, ws.line_dc,
                                                                           vis);
   return cudaGetLastError();
 }
@@ -242,7 +233,7 @@ cudaError_t hog_typed(const S* img, long long batch, const HogParams& p, const H
 
 cudaError_t launch_lbp(const double* padded, long long batch, const LbpParams& p, double* out, cudaStream_t stream) {
   const long long n = batch * p.height * static_cast<long long>(p.width);
-  lbp_kernel<<<blocks_for(n), kThreads, 0, stream>>>(padded, batch, p, out);
+  lbp_kernel<<<grid_for(n, kThreads), kThreads, 0, stream>>>(padded, batch, p, out);
   return cudaGetLastError();
 }
 
@@ -250,10 +241,10 @@ cudaError_t launch_glcm_count(const void* img, bool is_u8, long long batch, int 
                               const GlcmOffset* offsets, int K, int levels, int32_t* hist, cudaStream_t stream) {
   const long long n = batch * height * static_cast<long long>(width);
   if (is_u8)
-    glcm_count_kernel<uint8_t><<<blocks_for(n), kThreads, 0, stream>>>(static_cast<const uint8_t*>(img), batch, height,
+    glcm_count_kernel<uint8_t><<<grid_for(n, kThreads), kThreads, 0, stream>>>(static_cast<const uint8_t*>(img), batch, height,
                                                                        width, offsets, K, levels, hist);
   else
-    glcm_count_kernel<int32_t><<<blocks_for(n), kThreads, 0, stream>>>(static_cast<const int32_t*>(img), batch, height,
+    glcm_count_kernel<int32_t><<<grid_for(n, kThreads), kThreads, 0, stream>>>(static_cast<const int32_t*>(img), batch, height,
                                                                        width, offsets, K, levels, hist);
   return cudaGetLastError();
 }
@@ -261,7 +252,7 @@ cudaError_t launch_glcm_count(const void* img, bool is_u8, long long batch, int 
 cudaError_t launch_glcm_finish(const int32_t* hist, long long batch, int K, int levels, const long long* pairs,
                                bool symmetric, bool normed, int32_t* out_i32, double* out_f64, cudaStream_t stream) {
   const long long n = batch * K * static_cast<long long>(levels) * levels;
-  glcm_finish_kernel<<<blocks_for(n), kThreads, 0, stream>>>(hist, batch, K, levels, pairs, symmetric, normed, out_i32,
+  glcm_finish_kernel<<<grid_for(n, kThreads), kThreads, 0, stream>>>(hist, batch, K, levels, pairs, symmetric, normed, out_i32,
                                                              out_f64);
   return cudaGetLastError();
 }
