@@ -279,6 +279,8 @@ inline bool hypot_lanes(D r, D c, D* out) {
 // The chosen channel's gradient at columns [x, x + kLanes) of a float64-gradient image (uint8 or
 // float64), all of them inner columns: per channel the centred differences and their hypot, the
 // first channel of largest magnitude kept. false where a lane needs the scalar rules (NaN, range).
+// uint8 differences are integers, so r^2 + c^2 is exact and ranks the channels as their hypot does
+// (distinct sums below 2 * 255^2 have square roots more than 1e-3 apart: no two round together).
 template <typename S>
 bool hog_gradient_lanes(const S* img, const HogParams& p, int y, int x, bool inner_row, double* gr, double* gc) {
   const int64_t plane = static_cast<int64_t>(p.height) * p.width;
@@ -288,12 +290,18 @@ bool hog_gradient_lanes(const S* img, const HogParams& p, int y, int x, bool inn
     const D r = inner_row ? lanes_as_double(row + p.width) - lanes_as_double(row - p.width) : D(0.0);
     const D c = lanes_as_double(row + 1) - lanes_as_double(row - 1);
     D m;
-    if (!hypot_lanes(r, c, &m)) return false;
+    if constexpr (std::is_integral_v<S>) {
+      m = r * r + c * c;
+    } else if (!hypot_lanes(r, c, &m)) {
+      return false;
+    }
     const I64 take = ch == 0 ? ~I64{} : (I64)(m.v > bm.v);
     br = select_of(take, r, br), bc = select_of(take, c, bc), bm = select_of(take, m, bm);
   }
-  for (int l = 0; l < kLanes; ++l)
-    if (bm.v[l] != bm.v[l]) return false;
+  if constexpr (!std::is_integral_v<S>) {
+    for (int l = 0; l < kLanes; ++l)
+      if (bm.v[l] != bm.v[l]) return false;
+  }
   br.store(gr + x);
   bc.store(gc + x);
   return true;
@@ -324,7 +332,7 @@ void hog_gradient_row(const S* img, const HogParams& p, int y, int n, double* gr
         best_r = r, best_c = c;
         break;
       }
-      const G m = channel_hypot(r, c);
+      const G m = std::is_integral_v<S> ? G(r * r + c * c) : channel_hypot(r, c);  // as hog_gradient_lanes
       if (ch == 0 || (best_m == best_m && (m != m || m > best_m))) best_r = r, best_c = c, best_m = m;
     }
     gr[x] = static_cast<double>(best_r);
