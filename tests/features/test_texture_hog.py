@@ -59,6 +59,14 @@ def test_multichannel():
           sk_hog(first, channel_axis=0, block_norm="L1-sqrt", visualize=True)[1])
 
 
+def test_multichannel_magnitude_ties():
+    # values 0..5 give many channels of equal magnitude but other directions ((3, 4) vs (5, 0)):
+    # the first such channel is skimage's choice, at every vector lane and in the scalar columns
+    img = np.random.default_rng(7).integers(0, 6, (67, 75, 3), dtype=np.uint8)
+    _same(features.hog(img, channel_axis=-1, pixels_per_cell=(5, 5)),
+          sk_hog(img, channel_axis=-1, pixels_per_cell=(5, 5)))
+
+
 def test_batch_and_module():
     rng = np.random.default_rng(2)
     stack = rng.integers(0, 256, (3, 48, 40)).astype(np.uint8)
