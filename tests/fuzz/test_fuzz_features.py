@@ -154,3 +154,28 @@ def test_orb_never_crashes_and_repeats_itself(sandbox, img, n_features, levels, 
     count = int(np.asarray(kp.counts).reshape(-1)[0])
     assert 0 <= count <= n_features and desc.shape[-1] == 32
     assert torch.equal(desc, again[1]) and torch.equal(kp.xy, again[0].xy)
+
+
+@given(n1=st.integers(0, 40), n2=st.integers(0, 40), seed=st.integers(0, 2 ** 31 - 1), few_bits=st.booleans())
+def test_match_descriptors_equal_bfmatcher(sandbox, n1, n2, seed, few_bits):
+    rng = np.random.default_rng(seed)
+    high = 2 if few_bits else 256  # few distinct bits: many equal distances, where the tie rule decides
+    d1, d2 = (rng.integers(0, high, (n, 32), dtype=np.uint8) for n in (n1, n2))
+    got = sandbox.call(F + "match_descriptors", torch.from_numpy(d1), torch.from_numpy(d2))
+    index, distance = np.asarray(got.index).reshape(-1), np.asarray(got.distance).reshape(-1)
+    want = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True).match(d1, d2) if n1 and n2 else []
+    assert {(m.queryIdx, m.trainIdx, int(m.distance)) for m in want} == \
+        {(q, int(index[q]), int(distance[q])) for q in range(n1) if index[q] >= 0}
+
+
+@given(h=st.integers(1, 16), w=st.integers(1, 16), seed=st.integers(0, 2 ** 31 - 1), max_sigma=st.floats(1.0, 6.0),
+       num_sigma=st.integers(1, 5), threshold=st.floats(0.01, 0.3), log_scale=st.booleans())
+def test_blob_log_equals_skimage(sandbox, h, w, seed, max_sigma, num_sigma, threshold, log_scale):
+    img = np.random.default_rng(seed).random((h, w))
+    want, refused = _peer(skf.blob_log, img, 1.0, max_sigma, num_sigma, threshold, 0.5, log_scale)
+    if refused is not None:
+        with pytest.raises(OpError):
+            sandbox.call(F + "blob_log", img, 1.0, max_sigma, num_sigma, threshold, 0.5, log_scale)
+        return
+    got = np.asarray(sandbox.call(F + "blob_log", img, 1.0, max_sigma, num_sigma, threshold, 0.5, log_scale))
+    np.testing.assert_allclose(got.reshape(want.shape), want, rtol=1e-12, atol=1e-12)
