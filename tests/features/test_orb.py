@@ -138,3 +138,38 @@ def test_bad_input():
         features.orb(torch.zeros(64, 64, dtype=torch.int32))
     with pytest.raises(ValueError, match="grayscale"):
         features.orb(np.zeros((64, 64, 3), np.uint8))
+
+
+def test_harris_scores_are_the_corner_familys_bits(images):
+    # The ORB kernel scores candidates 16 at a time (one vector lane each); every lane must give
+    # the bits of the corner family's full-plane cv2.cornerHarris(level, 7, 3, 0.04) kernel, at
+    # every CPU level (the budget cuts compare these scores exactly).
+    img = images["astronaut"]
+    levels = ref.pyramid(img, 1.2, 8)
+    for level, (kp, _) in run_at_every_level(lambda: features.orb(img, n_features=500)).items():
+        n = int(kp.counts[0])
+        planes = {}
+        for i in range(n):
+            lv = int(kp.levels[0, i])
+            x, y = ref.level_pixel(kp.xy[0, i].tolist(), lv, img.shape, 1.2)
+            if lv not in planes:
+                planes[lv] = np.asarray(features.harris_response(levels[lv], block_size=7, ksize=3, k=0.04))
+            assert np.float32(planes[lv][y, x]) == np.float32(kp.scores[0, i]), (level, i, lv, x, y)
+
+
+@pytest.mark.parametrize("patch_size,edge_threshold", [(51, 31), (15, 5)])
+def test_other_patch_sizes_equal_the_reference(images, patch_size, edge_threshold):
+    # patch 51: the disc (radius 25) is summed from the level (the kernel's general path);
+    # patch 15 with edge 5: the smallest border (22, the pattern's reach + the blur).
+    img = images["camera"]
+    kp, desc = features.orb(img, n_features=200, patch_size=patch_size, edge_threshold=edge_threshold)
+    levels = ref.pyramid(img, 1.2, 8)
+    pairs = ref.pattern()
+    n = int(kp.counts[0])
+    assert n > 100
+    for i in range(n):
+        lv = int(kp.levels[0, i])
+        x, y = ref.level_pixel(kp.xy[0, i].tolist(), lv, img.shape, 1.2)
+        angle, d = ref.describe(levels[lv], x, y, patch_size // 2, pairs)
+        assert abs((float(kp.angles[0, i]) - angle + 180) % 360 - 180) < 1e-4, (i, lv, x, y)
+        assert np.array_equal(desc[0, i].numpy(), d), (i, lv, x, y)

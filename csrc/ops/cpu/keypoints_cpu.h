@@ -29,9 +29,11 @@ struct PointList {
 
 // Keypoints of one plane: raster order, then (with nonmax) stably sorted by score, descending.
 // Row chunks run in parallel; each keeps three score rows (OpenCV's 3x3 rule needs the rows
-// above and below), recomputing one row on each side of the chunk.
+// above and below), recomputing one row on each side of the chunk. stride: the plane's row
+// stride (w by default; larger for a window of a bigger plane, as ORB's interior is).
 template <int N>
-void fast_plane(const uint8_t* img, int h, int w, int t, bool nonmax, PointList<float>& out) {
+void fast_plane(const uint8_t* img, int h, int w, int t, bool nonmax, PointList<float>& out, std::ptrdiff_t stride = 0) {
+  if (stride == 0) stride = w;
   if (h < 2 * kFastBorder + 1 || w < 2 * kFastBorder + 1) return;
   const int y_lo = kFastBorder, y_hi = h - kFastBorder;  // tested rows [y_lo, y_hi)
   // Small chunks so that a thread the machine delays leaves little behind (run_items); each
@@ -55,7 +57,7 @@ void fast_plane(const uint8_t* img, int h, int w, int t, bool nonmax, PointList<
       for (int j = 0; j < count[slot]; ++j) srow[crow[j]] = 0;  // only corners hold a score
       count[slot] = 0;
       if (y >= y_lo && y < y_hi)
-        count[slot] = kernels.fast_row(N, img + static_cast<std::ptrdiff_t>(y) * w, w, w, t, nonmax, srow, crow);
+        count[slot] = kernels.fast_row(N, img + static_cast<std::ptrdiff_t>(y) * stride, stride, w, t, nonmax, srow, crow);
       const int e = y - 1;  // row whose 3x3 neighbourhood is now complete
       if (e < r0 || e >= r1) continue;
       const uint8_t* above = score.data() + ((e + 2) % 3) * static_cast<size_t>(w);

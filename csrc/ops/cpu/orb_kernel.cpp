@@ -41,17 +41,16 @@ inline bool before(const Kp& a, const Kp& b) {
 
 // Level l (w x h) resized from `src` (sw x sh) into dst.
 void resize_level(const uint8_t* src, int sw, int sh, uint8_t* dst, int dw, int dh, bool parallel) {
-  std::vector<int32_t> taps(3 * static_cast<size_t>(dw));
+  std::vector<int32_t> taps(2 * static_cast<size_t>(dw));
   for (int x = 0; x < dw; ++x) {
     const OrbTap t = orb_resize_tap(x, dw, sw);
-    taps[3 * x] = t.i0;
-    taps[3 * x + 1] = t.i1;
-    taps[3 * x + 2] = t.f;
+    taps[x] = t.i0;
+    taps[dw + x] = t.f;
   }
   const int64_t rows = 64, items = (dh + rows - 1) / rows;
   const auto& k = cpu::orb_kernels();
   run_items(items, parallel && static_cast<int64_t>(dw) * dh >= (int64_t(1) << 19), [&](int64_t i) {
-    std::vector<int32_t> line(sw);
+    std::vector<int32_t> line(sw + 1);
     const int y0 = static_cast<int>(i * rows), y1 = static_cast<int>(std::min<int64_t>(dh, y0 + rows));
     k.resize_rows(src, sw, sh, dst, dw, dh, y0, y1, taps.data(), line.data());
   });
@@ -59,10 +58,18 @@ void resize_level(const uint8_t* src, int sw, int sh, uint8_t* dst, int dw, int 
 
 // The keypoints of one level, at most its budget, by the total order.
 void detect_level(const uint8_t* plane, const Level& lv, int level, const Plan& plan, std::vector<Kp>& out) {
+  // FAST only where a keypoint may be, plus the ring its 3x3 suppression reads: pixels
+  // [b - 1, w - b] of the level are the tested ones (3 inside) of a window from b - 4. Scores
+  // depend on the 7x7 neighbourhood only, so they are the full plane's.
+  const int b = plan.border, o = b - 4;
   corners::PointList<float> fast;
-  corners::fast_plane<16>(plane, lv.h, lv.w, plan.fast_threshold, true, fast);
+  corners::fast_plane<16>(plane + static_cast<std::ptrdiff_t>(o) * lv.w + o, lv.h - 2 * o, lv.w - 2 * o,
+                          plan.fast_threshold, true, fast, lv.w);
+  for (size_t i = 0; i < fast.size(); ++i) {
+    fast.x[i] += o;
+    fast.y[i] += o;
+  }
   // fast_plane's order is the FAST score descending, then raster: the total order on that score.
-  const int b = plan.border;
   const size_t cap = static_cast<size_t>(plan.harris ? 2 * static_cast<int64_t>(lv.budget) : lv.budget);
   std::vector<int32_t> xs, ys;
   std::vector<float> resp;

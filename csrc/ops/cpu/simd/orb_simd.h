@@ -11,17 +11,18 @@ namespace vision_ext::cpu {
 // Bytes of one ORB descriptor (256 bits).
 constexpr int kOrbDescriptorBytes = 32;
 
-// int32 scratch one describe call needs: the horizontally smoothed rows, the smoothed patch and
-// the 512 rotated pattern points.
+// Scratch one describe call needs: the keypoint's neighbourhood copied (45 x 45 bytes and a tail,
+// within kOrbDescribeCopyBytes), its horizontal sums (as many uint16), the smoothed patch (as many
+// bytes) and the 2 x 256 rotated pattern offsets (int32); counted in int32.
 constexpr int kOrbPatchSide = 2 * 19 + 1;  // kOrbBriefReach of vision_ext/orb.h
+constexpr int kOrbDescribeCopyBytes = 2048;
 inline size_t orb_describe_scratch_ints() {
-  return static_cast<size_t>(kOrbPatchSide + 6) * kOrbPatchSide + static_cast<size_t>(kOrbPatchSide) * kOrbPatchSide +
-         2 * 256;
+  return static_cast<size_t>(kOrbDescribeCopyBytes) * (1 + 2 + 1) / 4 + 2 * 256;
 }
 
 struct OrbKernels {
   // Rows [y0, y1) of src (sw x sh) resized to dst (dw x dh), orb_resize_pixel's value. xtaps: the
-  // 3 * dw ints (i0, i1, f) of orb_resize_tap per column; line: sw ints of scratch.
+  // i0 of orb_resize_tap for the dw columns, then their f (2 * dw ints); line: sw + 1 ints of scratch.
   void (*resize_rows)(const uint8_t* src, int sw, int sh, uint8_t* dst, int dw, int dh, int y0, int y1,
                       const int32_t* xtaps, int32_t* line);
   // Harris score (orb_harris_at) of n points (xs[i], ys[i]), each >= 4 pixels inside the plane.
