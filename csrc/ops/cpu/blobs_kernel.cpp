@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "../blobs_common.h"
-#include "corners_parallel.h"
+#include "work_sharing.h"
 #include "simd/blobs_simd.h"
 #include "vision_ext/blobs.h"
 
@@ -20,7 +20,7 @@ namespace vision_ext {
 namespace blobs {
 namespace {
 
-using corners::run_items;  // work sharing that never waits on a descheduled thread
+using cpu::run_items;  // work sharing that never waits on a descheduled thread
 
 // Below this many pixels a plane runs on one thread (a hand-off costs more than it saves).
 constexpr int64_t kParallelPixels = 64 * 64;

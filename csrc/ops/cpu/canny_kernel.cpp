@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../canny_common.h"
+#include "work_sharing.h"
 #include "simd/canny_simd.h"
 
 namespace vision_ext {
@@ -48,26 +49,37 @@ std::vector<uint8_t*> suppress_image(const uint8_t* src, const CannyParams& p, u
   const int64_t ms = w + 2, ss = w + 2;
   const int64_t bands = (h + band - 1) / band;
   std::vector<std::vector<uint8_t*>> seeds(bands);
-  const int64_t grain = int64_t(h) * w >= kParallelPixels ? 1 : bands;
-  at::parallel_for(0, bands, grain, [&](int64_t b0, int64_t b1) {
-    std::vector<int32_t> work(2 * (w + 2 * kMaxRadius));
-    std::vector<int32_t> mag((band + 2) * ms);
-    std::vector<int16_t> dx((band + 2) * int64_t(w)), dy((band + 2) * int64_t(w));
-    for (int64_t bi = b0; bi < b1; ++bi) {
-      const int y0 = static_cast<int>(bi * band), y1 = std::min(h, y0 + band);
-      // Local row r holds image row y0 - 1 + r; rows outside the image and columns -1, w are zero.
-      const int g0 = std::max(0, y0 - 1), g1 = std::min(h, y1 + 1);
-      const int64_t r0 = g0 - (y0 - 1), rows = y1 - y0 + 2;
-      // Zero what gradient_rows does not write: rows outside the image, the two border columns.
-      if (r0 > 0) std::fill(mag.begin(), mag.begin() + ms, 0);
-      if (g1 < y1 + 1) std::fill(mag.begin() + (rows - 1) * ms, mag.begin() + rows * ms, 0);
-      for (int64_t r = 0; r < rows; ++r) mag[r * ms] = mag[r * ms + ms - 1] = 0;
-      k.gradient_rows(src, p, g0, g1, work.data(), dx.data() + r0 * w, dy.data() + r0 * w, mag.data() + r0 * ms + 1,
-                      ms);
-      uint8_t* st = state + (y0 + 1) * ss + 1;
-      k.suppress_rows(dx.data() + w, dy.data() + w, mag.data() + ms + 1, ms, y1 - y0, w, p.low, p.high, st, ss);
-      for (int y = 0; y < y1 - y0; ++y) collect_strong(st + y * ss, w, seeds[bi]);
+  // One band per item, claimed as threads get a core (work_sharing.h), with per-worker scratch;
+  // every band writes only its own rows of state and seeds[bi].
+  struct Scratch {
+    std::vector<int32_t> work, mag;
+    std::vector<int16_t> dx, dy;
+  };
+  std::vector<Scratch> scratch(at::get_num_threads());
+  cpu::run_items(bands, int64_t(h) * w >= kParallelPixels, [&](int64_t bi, int worker) {
+    Scratch& sc = scratch[worker];
+    if (sc.mag.empty()) {
+      sc.work.resize(2 * (w + 2 * kMaxRadius));
+      sc.mag.resize((band + 2) * ms);
+      sc.dx.resize((band + 2) * int64_t(w));
+      sc.dy.resize((band + 2) * int64_t(w));
     }
+    std::vector<int32_t>& work = sc.work;
+    std::vector<int32_t>& mag = sc.mag;
+    std::vector<int16_t>&dx = sc.dx, &dy = sc.dy;
+    const int y0 = static_cast<int>(bi * band), y1 = std::min(h, y0 + band);
+    // Local row r holds image row y0 - 1 + r; rows outside the image and columns -1, w are zero.
+    const int g0 = std::max(0, y0 - 1), g1 = std::min(h, y1 + 1);
+    const int64_t r0 = g0 - (y0 - 1), rows = y1 - y0 + 2;
+    // Zero what gradient_rows does not write: rows outside the image, the two border columns.
+    if (r0 > 0) std::fill(mag.begin(), mag.begin() + ms, 0);
+    if (g1 < y1 + 1) std::fill(mag.begin() + (rows - 1) * ms, mag.begin() + rows * ms, 0);
+    for (int64_t r = 0; r < rows; ++r) mag[r * ms] = mag[r * ms + ms - 1] = 0;
+    k.gradient_rows(src, p, g0, g1, work.data(), dx.data() + r0 * w, dy.data() + r0 * w, mag.data() + r0 * ms + 1,
+                    ms);
+    uint8_t* st = state + (y0 + 1) * ss + 1;
+    k.suppress_rows(dx.data() + w, dy.data() + w, mag.data() + ms + 1, ms, y1 - y0, w, p.low, p.high, st, ss);
+    for (int y = 0; y < y1 - y0; ++y) collect_strong(st + y * ss, w, seeds[bi]);
   });
   std::vector<uint8_t*> all;
   for (auto& s : seeds) all.insert(all.end(), s.begin(), s.end());
@@ -98,8 +110,9 @@ struct Cpu {
     for (int64_t n = 0; n < img.b; ++n) {
       hysteresis(suppress_image(src + n * img.c * h * w, p, state.data()), ss);
       const auto& k = cpu::canny_kernels();
-      at::parallel_for(0, h, h * w >= kParallelPixels ? 64 : h, [&](int64_t y0, int64_t y1) {
-        for (int64_t y = y0; y < y1; ++y)
+      constexpr int64_t kFinishRows = 64;
+      cpu::run_items((h + kFinishRows - 1) / kFinishRows, h * w >= kParallelPixels, [&](int64_t i) {
+        for (int64_t y = i * kFinishRows; y < std::min(h, (i + 1) * kFinishRows); ++y)
           k.finish_row(state.data() + (y + 1) * ss + 1, static_cast<int>(w), dst + (n * h + y) * w);
       });
     }

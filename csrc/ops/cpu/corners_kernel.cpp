@@ -1,5 +1,5 @@
 // CPU glue of the corner family: Harris / min-eigenvalue responses, FAST and
-// good-features-to-track. Checks (../corners_common.h) -> dtype -> run_items (corners_parallel.h)
+// good-features-to-track. Checks (../corners_common.h) -> dtype -> run_items (work_sharing.h)
 // over row tiles, each calling the active level's kernels (simd/corners_simd.h).
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -9,13 +9,15 @@
 #include <vector>
 
 #include "../corners_common.h"
-#include "corners_parallel.h"
+#include "work_sharing.h"
 #include "keypoints_cpu.h"
 #include "simd/corners_simd.h"
 
 namespace vision_ext {
 namespace corners {
 namespace {
+
+using cpu::run_items;  // work_sharing.h
 
 constexpr int64_t kParallelPixels = int64_t(1) << 20;
 

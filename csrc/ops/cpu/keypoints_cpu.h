@@ -12,13 +12,15 @@
 #include <cstring>
 #include <vector>
 
-#include "corners_parallel.h"
+#include "work_sharing.h"
 #include "simd/corners_simd.h"
 #include "vision_ext/fast.h"
 #include "vision_ext/macros.h"
 
 namespace vision_ext {
 namespace corners {
+
+using cpu::run_items;  // work_sharing.h
 
 template <typename S>
 struct PointList {

@@ -1,7 +1,7 @@
 // CPU glue of the ORB family: checks (../orb_common.h) -> per image: pyramid, FAST per level
 // (the corner family's fast_plane, keypoints_cpu.h), per-level budget by a total order, Harris at
 // the candidates, orientation + rotated BRIEF (simd/orb_simd.h) -> padded tensors; and the
-// brute-force Hamming matcher. Work is shared with run_items (corners_parallel.h): results never
+// brute-force Hamming matcher. Work is shared with run_items (work_sharing.h): results never
 // depend on which thread ran what.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "../orb_common.h"
-#include "corners_parallel.h"
+#include "work_sharing.h"
 #include "keypoints_cpu.h"
 #include "simd/orb_simd.h"
 
@@ -22,7 +22,7 @@ namespace vision_ext {
 namespace orb {
 namespace {
 
-using corners::run_items;
+using cpu::run_items;
 
 // A kept keypoint: its level pixel, level, score, and level-0 position.
 struct Kp {

@@ -1,7 +1,7 @@
 // CPU glue of the shape family: checks and the host finish (../shape_common.h), then the active
 // level's row kernels (simd/shape_simd.h) over bands of rows. Each thread adds into its own sums;
 // the sums are integers, so merging them in any order gives the same bits for any thread count.
-// Work is shared with run_items (corners_parallel.h): a thread that never gets a core on a busy
+// Work is shared with run_items (work_sharing.h): a thread that never gets a core on a busy
 // machine delays nothing, the caller runs its part.
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "../shape_common.h"
-#include "corners_parallel.h"
+#include "work_sharing.h"
 #include "simd/shape_simd.h"
 
 namespace vision_ext {
@@ -84,7 +84,7 @@ struct Cpu {
       }
     };
     if (bands.items > 0 && ids.w > 0)
-      corners::run_items(parts, parts > 1, [&](int64_t t) { run(t * bands.items / parts, (t + 1) * bands.items / parts, t); });
+      cpu::run_items(parts, parts > 1, [&](int64_t t) { run(t * bands.items / parts, (t + 1) * bands.items / parts, t); });
     Sums out{at::zeros({slots, kMomentWords}, lopt), at::zeros({slots, kPerimeterClasses}, lopt),
              at::empty({slots, 4}, lopt.dtype(at::kInt))};
     uint64_t* om = reinterpret_cast<uint64_t*>(out.moments.data_ptr<int64_t>());
@@ -117,7 +117,7 @@ struct Cpu {
     const int64_t* ro = row_offset.data_ptr<int64_t>();
     const auto kernel = cpu::shape_kernels().extent_rows;
     // Row y of a region has one entry, written only by the band holding y: no two bands share one.
-    corners::run_items(bands.items, ids.b * ids.h * ids.w >= kParallelPixels, [&](int64_t i) {
+    cpu::run_items(bands.items, ids.b * ids.h * ids.w >= kParallelPixels, [&](int64_t i) {
       const int64_t n = i / bands.per_plane, y0 = (i % bands.per_plane) * kBandRows;
       kernel(base + n * ids.h * ids.w, static_cast<int>(ids.w), static_cast<int>(y0),
              static_cast<int>(std::min(ids.h, y0 + kBandRows)), pb, ro, pe);
