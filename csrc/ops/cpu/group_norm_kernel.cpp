@@ -2,9 +2,11 @@
 // Threads, workspace and the per-(sample, group) statistics live here; the kernels see pointers.
 //
 // NCHW: a (sample, group) is one contiguous run, so one task computes its statistics and then
-// normalises it while it is still in cache. channels_last: blocks of kRows pixels accumulate
-// per-channel sums (shifted by the sample's first pixel), the blocks are reduced per group in a
-// fixed order (the same bits for any thread count), and a second pass normalises the blocks.
+// normalises it while it is still in cache (the backward likewise: sums, constants, grad_x).
+// channels_last: blocks of kRows pixels accumulate per-channel sums (shifted by the sample's first
+// pixel), the blocks are reduced per group in a fixed order (the same bits for any thread count),
+// and a second pass normalises the blocks. Both backwards store g = act'(y) * grad_out in grad_x
+// during the sums pass, so SiLU' (an exp and a division) is evaluated once per element.
 // float16 / bfloat16 run through float32 copies (the statistics and the maths are float32 anyway).
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
