@@ -1,5 +1,6 @@
 """Fused GroupNorm + SiLU vs F.silu(F.group_norm(x)) on the CPU, interleaved rounds (median of 7):
-python benchmarks/group_norm_cpu_interleaved.py THREADS. One thread: per-thread CPU time
+python benchmarks/group_norm_cpu_interleaved.py THREADS [SHAPES], SHAPES e.g. 2x512x32x32,2x128x256x256
+(default 2x320x64x64,2x640x32x32). One thread: per-thread CPU time
 (time.thread_time); more: wall time. For the AVX2 column set, before Python starts,
 VISION_EXT_CPU_CAPABILITY=avx2 ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 (docs/ARCHITECTURE.md)."""
 import statistics
@@ -35,7 +36,8 @@ def train(fn, x, w, b, g):
 
 print("level", vision_ext.build_info()["cpu_capability"], "aten", torch.backends.cpu.get_cpu_capability(),
       "threads", nt)
-for shape in [(2, 320, 64, 64), (2, 640, 32, 32)]:
+shapes = sys.argv[2] if len(sys.argv) > 2 else "2x320x64x64,2x640x32x32"
+for shape in [tuple(int(v) for v in s.split("x")) for s in shapes.split(",")]:
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(shape, generator=gen)
     w, b, g = torch.randn(shape[1], generator=gen), torch.randn(shape[1], generator=gen), torch.randn(shape)

@@ -2,9 +2,11 @@
 // Threads, workspace and the per-(sample, group) statistics live here; the kernels see pointers.
 //
 // NCHW: a (sample, group) is one contiguous run, so one task computes its statistics and then
-// normalises it while it is still in cache. channels_last: blocks of kRows pixels accumulate
-// per-channel sums (shifted by the sample's first pixel), the blocks are reduced per group in a
-// fixed order (the same bits for any thread count), and a second pass normalises the blocks.
+// normalises it while it is still in cache (the backward likewise: sums, constants, grad_x).
+// channels_last: blocks of kRows pixels accumulate per-channel sums (shifted by the sample's first
+// pixel), the blocks are reduced per group in a fixed order (the same bits for any thread count),
+// and a second pass normalises the blocks. Both backwards store g = act'(y) * grad_out in grad_x
+// during the sums pass, so SiLU' (an exp and a division) is evaluated once per element.
 // float16 / bfloat16 run through float32 copies (the statistics and the maths are float32 anyway).
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -115,9 +117,10 @@ void forward_typed(const ForwardArgs& f, const at::Tensor& xt, at::Tensor& out) 
         const double m = gn_moments(double(xg[0]), s1, s2, double(D), &m2);
         mean[i] = S(m);
         rstd[i] = S(1.0 / std::sqrt(m2 / double(D) + f.eps));
+        const S* ahead = i + 1 < i1 ? xg + D : nullptr;  // the next group's sums read it from cache
         for (int64_t j = 0; j < cg; ++j)  // the rounded statistics, as the backward sees them
           k.run_forward(xg + j * s.hw, y + i * D + j * s.hw, s.hw, mean[i], S(double(rstd[i]) * double(w[c0 + j])),
-                        b[c0 + j], f.act);
+                        b[c0 + j], f.act, ahead == nullptr ? nullptr : ahead + j * s.hw);
       }
     });
     return;
@@ -144,31 +147,33 @@ void forward_typed(const ForwardArgs& f, const at::Tensor& xt, at::Tensor& out) 
   });
 }
 
-// From per-(sample, channel) sums sg = sum(g), sgx = sum(g * (x - mean)): the (C,) parameter
-// gradients and the per-(sample, group) constants of grad_x = g * scale + (x - mean) * c2 + c3.
+// From per-(sample, channel) sums sg = sum(g), sgx = sum(g * (x - mean)): the constants of
+// grad_x = g * scale + (x - mean) * c2 + c3 for (sample, group) i.
 template <typename S>
-void grad_constants(const BackwardArgs& a, const std::vector<double>& sg, const std::vector<double>& sgx,
-                    std::vector<S>& c2, std::vector<S>& c3) {
+void group_constants(const BackwardArgs& a, const double* sg, const double* sgx, int64_t i, S* c2, S* c3) {
   const Shape& s = a.s;
   const int64_t C = s.c, G = s.groups, cg = s.group_channels();
   const double D = double(cg * s.hw);
   const S* w = a.weight.data_ptr<S>();
+  const int64_t n = i / G, c0 = (i % G) * cg;
+  double A = 0.0, B = 0.0;
+  for (int64_t c = c0; c < c0 + cg; ++c) {
+    A += double(w[c]) * sg[n * C + c];
+    B += double(w[c]) * sgx[n * C + c];
+  }
+  const double r = a.rstd.data_ptr<S>()[i];
+  *c2 = S(-r * r * r * B / D);
+  *c3 = S(-r * A / D);
+}
+
+// The (C,) parameter gradients from the same sums.
+template <typename S>
+void parameter_grads(const BackwardArgs& a, const std::vector<double>& sg, const std::vector<double>& sgx) {
+  const Shape& s = a.s;
+  const int64_t C = s.c, G = s.groups, cg = s.group_channels();
   const S* rstd = a.rstd.data_ptr<S>();
   S* gw = a.grad_weight.data_ptr<S>();
   S* gb = a.grad_bias.data_ptr<S>();
-  c2.assign(s.n * G, S(0));
-  c3.assign(s.n * G, S(0));
-  for (int64_t i = 0; i < s.n * G; ++i) {
-    const int64_t n = i / G, c0 = (i % G) * cg;
-    double A = 0.0, B = 0.0;
-    for (int64_t c = c0; c < c0 + cg; ++c) {
-      A += double(w[c]) * sg[n * C + c];
-      B += double(w[c]) * sgx[n * C + c];
-    }
-    const double r = rstd[i];
-    c2[i] = S(-r * r * r * B / D);
-    c3[i] = S(-r * A / D);
-  }
   for (int64_t c = 0; c < C; ++c) {
     double dw = 0.0, db = 0.0;
     for (int64_t n = 0; n < s.n; ++n) {
@@ -193,22 +198,26 @@ void backward_typed(const BackwardArgs& a, const at::Tensor& dyt, const at::Tens
   const S* rstd = a.rstd.data_ptr<S>();
   const int64_t C = s.c, G = s.groups, cg = s.group_channels(), HW = s.hw;
   std::vector<double> sg(s.n * C), sgx(s.n * C);
-  std::vector<S> c2, c3;
   if (!s.channels_last) {
+    // One task per (sample, group): g = act'(y) * dy goes to dx with the sums, then dx is
+    // finished in place while the group is still in cache (and the next group is prefetched).
+    const int64_t D = cg * HW;
     auto scale_of = [&](int64_t row) { return S(double(rstd[row / C * G + row % C / cg]) * double(w[row % C])); };
-    at::parallel_for(0, s.n * C, grain_for(HW), [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i)
-        k.run_grad_sums(dy + i * HW, x + i * HW, HW, mean[i / C * G + i % C / cg], scale_of(i), b[i % C], a.act,
-                        &sg[i], &sgx[i]);
-    });
-    grad_constants<S>(a, sg, sgx, c2, c3);
-    at::parallel_for(0, s.n * C, grain_for(HW), [&](int64_t i0, int64_t i1) {
+    at::parallel_for(0, s.n * G, grain_for(2 * D), [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i) {
-        const int64_t gi = i / C * G + i % C / cg;
-        k.run_input_grad(dy + i * HW, x + i * HW, dx + i * HW, HW, mean[gi], scale_of(i), b[i % C], c2[gi], c3[gi],
-                         a.act);
+        const int64_t r0 = i / G * C + (i % G) * cg;
+        for (int64_t r = r0; r < r0 + cg; ++r)
+          k.run_grad_sums(dy + r * HW, x + r * HW, dx + r * HW, HW, mean[i], scale_of(r), b[r % C], a.act, &sg[r],
+                          &sgx[r]);
+        S c2, c3;
+        group_constants<S>(a, sg.data(), sgx.data(), i, &c2, &c3);
+        const bool next = i + 1 < i1;
+        for (int64_t r = r0; r < r0 + cg; ++r)
+          k.run_input_grad(dx + r * HW, x + r * HW, dx + r * HW, HW, mean[i], scale_of(r), c2, c3,
+                           next ? dy + r * HW + D : nullptr, next ? x + r * HW + D : nullptr);
       }
     });
+    parameter_grads<S>(a, sg, sgx);
     return;
   }
   const int64_t nb = blocks_of(s);
@@ -218,12 +227,14 @@ void backward_typed(const BackwardArgs& a, const at::Tensor& dyt, const at::Tens
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n = i / nb, p0 = (i % nb) * kRows, off = (n * HW + p0) * C;
       const S* pn = p.data() + n * 3 * C;
-      k.row_grad_sums(dy + off, x + off, std::min(kRows, HW - p0), C, pn, pn + C, pn + 2 * C, a.act,
+      k.row_grad_sums(dy + off, x + off, dx + off, std::min(kRows, HW - p0), C, pn, pn + C, pn + 2 * C, a.act,
                       ws.data() + i * 2 * C, ws.data() + i * 2 * C + C);
     }
   });
   reduce_blocks(ws, s, sg, sgx);
-  grad_constants<S>(a, sg, sgx, c2, c3);
+  std::vector<S> c2(s.n * G), c3(s.n * G);
+  for (int64_t i = 0; i < s.n * G; ++i) group_constants<S>(a, sg.data(), sgx.data(), i, &c2[i], &c3[i]);
+  parameter_grads<S>(a, sg, sgx);
   std::vector<S> cc(s.n * 2 * C);  // per-channel c2, c3 of each sample
   for (int64_t n = 0; n < s.n; ++n)
     for (int64_t c = 0; c < C; ++c) {
@@ -235,8 +246,7 @@ void backward_typed(const BackwardArgs& a, const at::Tensor& dyt, const at::Tens
       const int64_t n = i / nb, p0 = (i % nb) * kRows, off = (n * HW + p0) * C;
       const S* pn = p.data() + n * 3 * C;
       const S* cn = cc.data() + n * 2 * C;
-      k.row_input_grad(dy + off, x + off, dx + off, std::min(kRows, HW - p0), C, pn, pn + C, pn + 2 * C, cn,
-                       cn + C, a.act);
+      k.row_input_grad(dx + off, x + off, dx + off, std::min(kRows, HW - p0), C, pn, pn + C, cn, cn + C);
     }
   });
 }

@@ -52,7 +52,9 @@ def _backward_case(shape, device, layout, name):
 
 
 def cases(quick: bool, device: str):
-    shapes = [(2, 320, 64, 64)] if quick else [(2, 320, 64, 64), (2, 640, 32, 32)]
+    # The SD U-Net's GroupNorm shapes at 512 px latents (64x64) and the VAE decoder's widest/largest ones.
+    shapes = [(2, 320, 64, 64)] if quick else [(2, 320, 64, 64), (2, 640, 32, 32), (2, 512, 32, 32),
+                                                (2, 128, 256, 256)]
     out = []
     for shape in shapes:
         out.append(_forward_case(shape, device, torch.contiguous_format, "NCHW"))

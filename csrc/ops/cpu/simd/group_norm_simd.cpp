@@ -58,9 +58,10 @@ template <typename S> using Acc = Wide<S, 128 / static_cast<int>(sizeof(S))>;
 template <typename S> using Native = NativeVec<S>;
 constexpr int64_t kPerLane = 16;
 
-// Sums of f1(i), f2(i) over [0, n); f(T, i) evaluates lanes i.. as T (Acc<S> or S).
+// Sums of f1(i), f2(i) over [0, n); f(T, i) evaluates lanes i.. as T (Acc<S> or S). flatten:
+// GCC otherwise calls the SiLU-gradient lambda out of line per 128 bytes, reloading its constants.
 template <typename S, typename F>
-inline void chunked_sums(int64_t n, F f, double* o1, double* o2) {
+__attribute__((flatten)) inline void chunked_sums(int64_t n, F f, double* o1, double* o2) {
   using A = Acc<S>;
   constexpr int L = A::kLanes;
   double s1 = 0.0, s2 = 0.0;
@@ -108,12 +109,14 @@ void run_sums(const S* x, int64_t n, S shift, double* s1, double* s2) {
 }
 
 template <typename S>
-void run_grad_sums(const S* dy, const S* x, int64_t n, S mean, S scale, S shift, int act, double* sg, double* sgx) {
+void run_grad_sums(const S* dy, const S* x, S* g_out, int64_t n, S mean, S scale, S shift, int act, double* sg,
+                   double* sgx) {
   auto body = [&](auto act_c) {
     chunked_sums<S>(n, [&](int64_t i, auto& v1, auto& v2) {
       using T = std::remove_reference_t<decltype(v1)>;
       const T xv = lanes_at<T>(x, i);
       const T g = gn_act_grad(lanes_at<T>(dy, i), xv, T(mean), T(scale), T(shift), decltype(act_c)::value);
+      store_lanes(g, g_out + i);  // kept for the input gradient: its exp is not computed twice
       v1 = g;
       v2 = g * (xv - T(mean));
     }, sg, sgx);
@@ -131,41 +134,54 @@ inline void run_elementwise(int64_t n, F f) {
   for (; i < n; ++i) f(S{}, i);
 }
 
+// run_elementwise that also prefetches one cache line of ahead1 / ahead2 (the next block's inputs,
+// if not null) per line it writes: the next block's sums then read from cache while this pass,
+// bound by the SiLU's arithmetic, hides the memory latency.
+template <typename S, typename F>
+inline void run_elementwise_ahead(int64_t n, const S* ahead1, const S* ahead2, F f) {
+  constexpr int L = Native<S>::kLanes;
+  constexpr int64_t kLine = 64 / sizeof(S);
+  static_assert(kLine % L == 0, "a cache line holds whole registers");
+  int64_t i = 0;
+  if (ahead1 != nullptr)
+    for (; i + kLine <= n; i += kLine) {
+      __builtin_prefetch(ahead1 + i);
+      if (ahead2 != nullptr) __builtin_prefetch(ahead2 + i);
+      for (int64_t j = 0; j < kLine; j += L) f(Native<S>{}, i + j);
+    }
+  for (; i + L <= n; i += L) f(Native<S>{}, i);
+  for (; i < n; ++i) f(S{}, i);
+}
+
 template <int Act, typename S>
-void run_forward_act(const S* x, S* y, int64_t n, S mean, S scale, S shift) {
-  run_elementwise<S>(n, [&](auto t, int64_t i) {
+void run_forward_act(const S* x, S* y, int64_t n, S mean, S scale, S shift, const S* ahead) {
+  run_elementwise_ahead<S>(n, ahead, nullptr, [&](auto t, int64_t i) {
     using T = decltype(t);
     store_lanes(gn_forward(lanes_at<T>(x, i), T(mean), T(scale), T(shift), Act), y + i);
   });
 }
 
 template <typename S>
-void run_forward(const S* x, S* y, int64_t n, S mean, S scale, S shift, int act) {
-  if (act == kGnActSilu) run_forward_act<kGnActSilu>(x, y, n, mean, scale, shift);
-  else run_forward_act<kGnActNone>(x, y, n, mean, scale, shift);
+void run_forward(const S* x, S* y, int64_t n, S mean, S scale, S shift, int act, const S* ahead) {
+  if (act == kGnActSilu) run_forward_act<kGnActSilu>(x, y, n, mean, scale, shift, ahead);
+  else run_forward_act<kGnActNone>(x, y, n, mean, scale, shift, ahead);
 }
 
-template <int Act, typename S>
-void run_input_grad_act(const S* dy, const S* x, S* dx, int64_t n, S mean, S scale, S shift, S c2, S c3) {
-  run_elementwise<S>(n, [&](auto t, int64_t i) {
-    using T = decltype(t);
-    const T xv = lanes_at<T>(x, i);
-    const T g = gn_act_grad(lanes_at<T>(dy, i), xv, T(mean), T(scale), T(shift), Act);
-    store_lanes(gn_input_grad(g, xv, T(mean), T(scale), T(c2), T(c3)), dx + i);
-  });
-}
-
+// dx = g * scale + (x - mean) * c2 + c3 from the stored g (dx may be g itself).
 template <typename S>
-void run_input_grad(const S* dy, const S* x, S* dx, int64_t n, S mean, S scale, S shift, S c2, S c3, int act) {
-  if (act == kGnActSilu) run_input_grad_act<kGnActSilu>(dy, x, dx, n, mean, scale, shift, c2, c3);
-  else run_input_grad_act<kGnActNone>(dy, x, dx, n, mean, scale, shift, c2, c3);
+void run_input_grad(const S* g, const S* x, S* dx, int64_t n, S mean, S scale, S c2, S c3, const S* ahead_dy,
+                    const S* ahead_x) {
+  run_elementwise_ahead<S>(n, ahead_dy, ahead_x, [&](auto t, int64_t i) {
+    using T = decltype(t);
+    store_lanes(gn_input_grad(lanes_at<T>(g, i), lanes_at<T>(x, i), T(mean), T(scale), T(c2), T(c3)), dx + i);
+  });
 }
 
 // Channels_last: per-channel sums down `rows` rows of C, 128 bytes of channels at a time (several
 // independent chains), then one vector, then scalars; each channel's sum is the same sequence of
 // additions at every width.
 template <typename S, typename F>
-inline void row_channel_sums(int64_t rows, int64_t C, F f, double* o1, double* o2) {
+__attribute__((flatten)) inline void row_channel_sums(int64_t rows, int64_t C, F f, double* o1, double* o2) {
   auto block = [&](auto tag, int64_t c) {
     using T = typename decltype(tag)::type;
     T a1(S(0)), a2(S(0));
@@ -201,14 +217,15 @@ void row_sums(const S* x, int64_t rows, int64_t C, const S* shift, double* s1, d
 }
 
 template <typename S>
-void row_grad_sums(const S* dy, const S* x, int64_t rows, int64_t C, const S* mean, const S* scale, const S* shift,
-                   int act, double* sg, double* sgx) {
+void row_grad_sums(const S* dy, const S* x, S* g_out, int64_t rows, int64_t C, const S* mean, const S* scale,
+                   const S* shift, int act, double* sg, double* sgx) {
   auto body = [&](auto act_c) {
     row_channel_sums<S>(rows, C, [&](int64_t off, int64_t c, auto& v1, auto& v2) {
       using T = std::remove_reference_t<decltype(v1)>;
       const T xv = lanes_at<T>(x + off, c), m = lanes_at<T>(mean, c);
       const T g = gn_act_grad(lanes_at<T>(dy + off, c), xv, m, lanes_at<T>(scale, c), lanes_at<T>(shift, c),
                               decltype(act_c)::value);
+      store_lanes(g, g_out + off + c);
       v1 = g;
       v2 = g * (xv - m);
     }, sg, sgx);
@@ -237,25 +254,18 @@ void row_forward(const S* x, S* y, int64_t rows, int64_t C, const S* mean, const
   else row_forward_act<kGnActNone>(x, y, rows, C, mean, scale, shift);
 }
 
-template <int Act, typename S>
-void row_input_grad_act(const S* dy, const S* x, S* dx, int64_t rows, int64_t C, const S* mean, const S* scale,
-                        const S* shift, const S* c2, const S* c3) {
+template <typename S>
+void row_input_grad(const S* g, const S* x, S* dx, int64_t rows, int64_t C, const S* mean, const S* scale,
+                    const S* c2, const S* c3) {
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t off = r * C;
     run_elementwise<S>(C, [&](auto t, int64_t c) {
       using T = decltype(t);
-      const T xv = lanes_at<T>(x + off, c), m = lanes_at<T>(mean, c), sc = lanes_at<T>(scale, c);
-      const T g = gn_act_grad(lanes_at<T>(dy + off, c), xv, m, sc, lanes_at<T>(shift, c), Act);
-      store_lanes(gn_input_grad(g, xv, m, sc, lanes_at<T>(c2, c), lanes_at<T>(c3, c)), dx + off + c);
+      store_lanes(gn_input_grad(lanes_at<T>(g + off, c), lanes_at<T>(x + off, c), lanes_at<T>(mean, c),
+                                lanes_at<T>(scale, c), lanes_at<T>(c2, c), lanes_at<T>(c3, c)),
+                  dx + off + c);
     });
   }
-}
-
-template <typename S>
-void row_input_grad(const S* dy, const S* x, S* dx, int64_t rows, int64_t C, const S* mean, const S* scale,
-                    const S* shift, const S* c2, const S* c3, int act) {
-  if (act == kGnActSilu) row_input_grad_act<kGnActSilu>(dy, x, dx, rows, C, mean, scale, shift, c2, c3);
-  else row_input_grad_act<kGnActNone>(dy, x, dx, rows, C, mean, scale, shift, c2, c3);
 }
 
 template <typename S>
