@@ -82,11 +82,12 @@ VE_HD double colour_atan2(double y, double x) {
   const double ax = fabs(x), ay = fabs(y);
   const bool swap = ay > ax;
   const double hi = swap ? ay : ax, lo = swap ? ax : ay;
-  const double q0 = colour_div(lo, hi);
-  const double t = hi == 0.0 ? 0.0 : q0;  // [0, 1]
-  const bool big = t > 0.66;
-  const double reduced = colour_div(ve_add(t, -1.0), ve_add(t, 1.0));  // always computed: a select vectorises
-  const double r = big ? reduced : t;
+  // One division: r = lo / hi, or above tan(~33 deg) the reduced (lo - hi) / (lo + hi) (= (t - 1) / (t + 1),
+  // lo - hi exact), both numerator and denominator selected first (a select vectorises; a division
+  // under a condition does not).
+  const bool big = lo > ve_mul(0.66, hi);
+  const double q0 = colour_div(big ? ve_add(lo, -hi) : lo, big ? ve_add(lo, hi) : hi);
+  const double r = hi == 0.0 ? 0.0 : q0;
   const double z = ve_mul(r, r);
   double p = -8.750608600031904122785E-1;
   p = ve_add(ve_mul(p, z), -1.615753718733365076637E1);
