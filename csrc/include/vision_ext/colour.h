@@ -37,12 +37,16 @@ struct BinRule {
 };
 
 // cv2's bin of v, or -1 (dropped).
-VE_HD int colour_bin_cv2(double v, const BinRule& r) {
-  if (!(v >= r.lo && v < r.hi)) return -1;
-  int i = static_cast<int>(floor(ve_add(ve_mul(v, r.a), r.b)));
+// Branch-free (a dropped value is floored as 0) and on the rule's scalars, so the CPU levels' loops
+// over pixels vectorise it.
+VE_HD int colour_bin_cv2_of(double v, double lo, double hi, double a, double b, int bins) {
+  const bool keep = v >= lo && v < hi;
+  int i = static_cast<int>(floor(keep ? ve_add(ve_mul(v, a), b) : 0.0));
   i = i < 0 ? 0 : i;
-  return i > r.bins - 1 ? r.bins - 1 : i;
+  i = i > bins - 1 ? bins - 1 : i;
+  return keep ? i : -1;
 }
+VE_HD int colour_bin_cv2(double v, const BinRule& r) { return colour_bin_cv2_of(v, r.lo, r.hi, r.a, r.b, r.bins); }
 
 // numpy's bin of v, or -1 (dropped); e: the rule's bins + 1 edges.
 VE_HD int colour_bin_numpy(double v, const BinRule& r, const double* e) {
@@ -59,13 +63,61 @@ VE_HD int colour_bin(double v, const BinRule& r, const double* edges) {
   return r.convention == kEdgesCv2 ? colour_bin_cv2(v, r) : colour_bin_numpy(v, r, edges + r.edge0);
 }
 
-// Magnitude and direction from the summed structure tensor.
+VE_HD double colour_div(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __ddiv_rn(a, b);
+#else
+  return a / b;
+#endif
+}
+
+// atan2(y, x) from Cephes' atan rational on [0, 0.66] (one reduction (t - 1) / (t + 1) above it),
+// error ~1e-16 rad. Only multiplies, adds, divides and selects, each rounded once: the CPU levels'
+// vector loops (csrc/ops/cpu/simd/colour_simd.cpp) and CUDA give the same bits, where libm and
+// CUDA's atan2 differ in the last bit. atan2(+-0, +0) = +-0; NaN propagates; -0 in x counts as +0
+// (the gradient's tensor sums never give -0).
+VE_HD double colour_atan2(double y, double x) {
+  constexpr double kPi = 3.14159265358979323846, kPi2 = 1.57079632679489661923, kPi4 = 0.78539816339744830962;
+  constexpr double kMoreBits = 6.123233995736765886130E-17;  // pi/2 - double(pi/2)
+  const double ax = fabs(x), ay = fabs(y);
+  const bool swap = ay > ax;
+  const double hi = swap ? ay : ax, lo = swap ? ax : ay;
+  // One division: r = lo / hi, or above tan(~33 deg) the reduced (lo - hi) / (lo + hi) (= (t - 1) / (t + 1),
+  // lo - hi exact), both numerator and denominator selected first (a select vectorises; a division
+  // under a condition does not).
+  const bool big = lo > ve_mul(0.66, hi);
+  const double q0 = colour_div(big ? ve_add(lo, -hi) : lo, big ? ve_add(lo, hi) : hi);
+  const double r = hi == 0.0 ? 0.0 : q0;
+  const double z = ve_mul(r, r);
+  double p = -8.750608600031904122785E-1;
+  p = ve_add(ve_mul(p, z), -1.615753718733365076637E1);
+  p = ve_add(ve_mul(p, z), -7.500855792314704667340E1);
+  p = ve_add(ve_mul(p, z), -1.228866684490136173410E2);
+  p = ve_add(ve_mul(p, z), -6.485021904942025371773E1);
+  double q = ve_add(z, 2.485846490142306297962E1);
+  q = ve_add(ve_mul(q, z), 1.650270098316988542046E2);
+  q = ve_add(ve_mul(q, z), 4.328810604912902668951E2);
+  q = ve_add(ve_mul(q, z), 4.853903996359136964868E2);
+  q = ve_add(ve_mul(q, z), 1.945506571482613964425E2);
+  // Each candidate computed, then selected (no arithmetic under a condition: AVX2 has no masked ops).
+  const double a0 = ve_add(r, ve_mul(ve_mul(r, z), colour_div(p, q)));
+  const double a0b = ve_add(kPi4, ve_add(a0, 0.5 * kMoreBits));
+  const double a1 = big ? a0b : a0;
+  const double a1s = ve_add(kPi2, ve_add(kMoreBits, -a1));
+  const double a2 = swap ? a1s : a1;
+  const double a2x = ve_add(kPi, ve_add(2.0 * kMoreBits, -a2));
+  const double a3 = x < 0.0 ? a2x : a2;
+  return y < 0.0 ? -a3 : a3;
+}
+
+// Magnitude and direction from the summed structure tensor (branch-free: the CPU kernels call it
+// in vector loops).
 VE_HD void colour_gradient_from_tensor(double sxx, double sxy, double syy, double* mag, double* dir) {
   const double d = ve_add(sxx, -syy);
   const double s = sqrt(ve_add(ve_mul(d, d), ve_mul(4.0, ve_mul(sxy, sxy))));
   const double lam = ve_mul(0.5, ve_add(ve_add(sxx, syy), s));
   *mag = sqrt(lam > 0.0 ? lam : 0.0);
-  *dir = ve_mul(0.5, atan2(ve_mul(2.0, sxy), d));
+  *dir = ve_mul(0.5, colour_atan2(ve_mul(2.0, sxy), d));
 }
 
 // The gradient at (x, y) of `channels` planes of p.height x p.width pixels, plane_stride apart.

@@ -93,6 +93,16 @@ void histogram(const Images& im, const at::Tensor& mask_t, const Binning& bn, bo
     base[p + 1] = base[p] + size[p] * chunks;
   }
   std::vector<uint32_t> priv(static_cast<size_t>(base[planes]), 0u);
+  // Joint uint8 images with few channels: one fused pass over a table of bin * stride per channel.
+  const bool u8_joint = joint && im.t.scalar_type() == at::kByte && im.c <= cpu::kJointU8MaxChannels;
+  std::vector<int32_t> joint_lut;
+  if (u8_joint) {
+    joint_lut.resize(bn.lut.size());
+    for (size_t i = 0; i < joint_lut.size(); ++i) {
+      const int32_t bin = bn.lut[i];
+      joint_lut[i] = bin < 0 ? cpu::kJointDropped : bin * bn.rules[i / 256].offset;
+    }
+  }
   const uint8_t* mask = mask_t.defined() ? mask_t.data_ptr<uint8_t>() : nullptr;
   run_items(planes * chunks, planes * hw, [&](int64_t i) {
     const int64_t p = i / chunks, j = i % chunks;
@@ -103,6 +113,14 @@ void histogram(const Images& im, const at::Tensor& mask_t, const Binning& bn, bo
     if (u8_counts) {
       const uint8_t* src = im.t.data_ptr<uint8_t>() + p * hw + p0;
       cpu::colour_kernels().count_u8(src, mask ? mask + b * hw + p0 : nullptr, p1 - p0, h);
+    } else if (u8_joint) {
+      const uint8_t* src[cpu::kJointU8MaxChannels];
+      for (int64_t c = 0; c < im.c; ++c) src[c] = im.t.data_ptr<uint8_t>() + (b * im.c + c) * hw + p0;
+      const int bins = static_cast<int>(size[p]);
+      thread_local std::vector<uint32_t> sub;
+      if (bins <= kMaxSubBins) sub.resize(3 * static_cast<size_t>(bins));
+      cpu::colour_kernels().joint_u8(src, static_cast<int>(im.c), joint_lut.data(), mask ? mask + b * hw + p0 : nullptr,
+                                     p1 - p0, h, bins, bins <= kMaxSubBins ? sub.data() : nullptr);
     } else {
       count_item(im, mask, bn, joint, b, ch, p0, p1, h, static_cast<int>(size[p]));
     }
@@ -182,18 +200,20 @@ void gradient(const Images& im, const CornerParams& p, at::Tensor& mag, at::Tens
   run_items(im.b * tiles, im.b * hw * im.c * 8, [&](int64_t i) {
     const int64_t n = i / tiles, y0 = (i % tiles) * tile, y1 = std::min(h, y0 + tile);
     const int c = static_cast<int>(im.c);
+    thread_local std::vector<double> work;
+    work.resize(static_cast<size_t>(cpu::colour_gradient_work(c, p.ksize, p.width)));
     switch (im.t.scalar_type()) {
       case at::kByte:
         k.gradient_u8(im.t.data_ptr<uint8_t>() + n * im.c * hw, c, p, y0, y1, mag.data_ptr<float>() + n * hw,
-                      dir.data_ptr<float>() + n * hw);
+                      dir.data_ptr<float>() + n * hw, work.data());
         break;
       case at::kFloat:
         k.gradient_f32(im.t.data_ptr<float>() + n * im.c * hw, c, p, y0, y1, mag.data_ptr<float>() + n * hw,
-                       dir.data_ptr<float>() + n * hw);
+                       dir.data_ptr<float>() + n * hw, work.data());
         break;
       default:
         k.gradient_f64(im.t.data_ptr<double>() + n * im.c * hw, c, p, y0, y1, mag.data_ptr<double>() + n * hw,
-                       dir.data_ptr<double>() + n * hw);
+                       dir.data_ptr<double>() + n * hw, work.data());
         break;
     }
   });
