@@ -11,6 +11,7 @@
 
 #include "../colour_common.h"
 #include "simd/colour_simd.h"
+#include "work_sharing.h"
 
 namespace vision_ext {
 namespace colour {
@@ -30,13 +31,7 @@ int64_t chunks_per_plane(int64_t planes, int64_t pixels) {
 }
 
 void run_items(int64_t n, int64_t pixels_total, const std::function<void(int64_t)>& f) {
-  if (n == 1 || pixels_total < kMinChunk) {
-    for (int64_t i = 0; i < n; ++i) f(i);
-    return;
-  }
-  at::parallel_for(0, n, 1, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) f(i);
-  });
+  cpu::run_items(n, n > 1 && pixels_total >= kMinChunk, f);
 }
 
 // Bin indices of pixels [p0, p0 + n) of one channel plane into idx.
@@ -126,7 +121,7 @@ void histogram(const Images& im, const at::Tensor& mask_t, const Binning& bn, bo
     }
   });
   int64_t* o = out.data_ptr<int64_t>();
-  at::parallel_for(0, planes, 1, [&](int64_t p0, int64_t p1) {
+  cpu::parallel_chunks(0, planes, 1, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       const int64_t b = joint ? p : p / im.c, ch = joint ? 0 : p % im.c;
       int64_t* row = o + b * bn.width + (joint ? 0 : bn.rules[ch].offset);

@@ -11,6 +11,7 @@
 
 #include "../contours_common.h"
 #include "simd/contours_simd.h"
+#include "work_sharing.h"
 
 namespace vision_ext {
 namespace contours {
@@ -33,19 +34,19 @@ struct Cpu {
     const uint8_t* mask = p.mask.defined() ? p.mask.data_ptr<uint8_t>() + n * hw : nullptr;
     std::vector<uint8_t> bits(hw);
     const int64_t grain = hw >= kParallelPixels ? 16 : h;
-    at::parallel_for(0, h, grain, [&](int64_t y0, int64_t y1) {
+    cpu::parallel_chunks(0, h, grain, [&](int64_t y0, int64_t y1) {
       for (int64_t y = y0; y < y1; ++y)
         k.classify_row(img + y * w, mask ? mask + y * w : nullptr, w, level, bits.data() + y * w);
     });
     std::vector<int64_t> offsets(h);  // segments of cell rows [0, r) after the scan
-    at::parallel_for(0, h - 1, grain, [&](int64_t y0, int64_t y1) {
+    cpu::parallel_chunks(0, h - 1, grain, [&](int64_t y0, int64_t y1) {
       for (int64_t y = y0; y < y1; ++y) offsets[y + 1] = k.count_cells(bits.data() + y * w, bits.data() + (y + 1) * w, w);
     });
     offsets[0] = 0;
     for (int64_t y = 1; y < h; ++y) offsets[y] += offsets[y - 1];
     std::vector<Segment> out(offsets[h - 1]);
     if (out.empty()) return out;
-    at::parallel_for(0, h - 1, grain, [&](int64_t y0, int64_t y1) {
+    cpu::parallel_chunks(0, h - 1, grain, [&](int64_t y0, int64_t y1) {
       for (int64_t y = y0; y < y1; ++y)
         k.emit_cells(img + y * w, img + (y + 1) * w, bits.data() + y * w, bits.data() + (y + 1) * w, y, h, w, level,
                      high, out.data() + offsets[y]);

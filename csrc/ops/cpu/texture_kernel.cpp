@@ -12,6 +12,7 @@
 
 #include "../texture_common.h"
 #include "simd/texture_simd.h"
+#include "work_sharing.h"
 
 namespace vision_ext {
 namespace texture {
@@ -32,7 +33,7 @@ void lbp_cpu(const at::Tensor& padded, at::Tensor& out, const LbpParams& p) {
   const double* src = padded.data_ptr<double>();
   double* dst = out.data_ptr<double>();
   const auto kernel = cpu::texture_kernels().lbp_rows;
-  at::parallel_for(0, b * tiles, kGrain, [&](int64_t i0, int64_t i1) {
+  cpu::parallel_chunks(0, b * tiles, kGrain, [&](int64_t i0, int64_t i1) {
     std::vector<double> tex(static_cast<size_t>(p.points) * 8 + 64);
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n = i / tiles, y0 = (i % tiles) * rows, y1 = std::min(h, y0 + rows);
@@ -48,7 +49,7 @@ void glcm_cpu(const at::Tensor& img, int64_t h, int64_t w, const std::vector<Glc
   const int64_t b = img.size(0), K = static_cast<int64_t>(offs.size()), L = levels, hw = h * w;
   const bool u8 = img.scalar_type() == at::kByte;
   const auto& k = cpu::texture_kernels();
-  at::parallel_for(0, b * K, kGrain, [&](int64_t i0, int64_t i1) {
+  cpu::parallel_chunks(0, b * K, kGrain, [&](int64_t i0, int64_t i1) {
     std::vector<int32_t> hist(static_cast<size_t>(L * L));
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n = i / K, o = i % K;
@@ -85,7 +86,7 @@ void props_cpu(const at::Tensor& m, const std::vector<int64_t>& props, at::Tenso
   const double* src = m.data_ptr<double>();
   double* dst = out.data_ptr<double>();
   const auto kernel = cpu::texture_kernels().glcm_sums;
-  at::parallel_for(0, N * K, kGrain, [&](int64_t i0, int64_t i1) {
+  cpu::parallel_chunks(0, N * K, kGrain, [&](int64_t i0, int64_t i1) {
     std::vector<double> scratch(static_cast<size_t>(4 * L + 16));
     for (int64_t i = i0; i < i1; ++i) {
       GlcmSums s;
@@ -115,7 +116,7 @@ void hog_cpu_typed(const at::Tensor& img, const HogParams& p, at::Tensor& featur
   const cpu::HogEdgeDirections dirs = hog_directions(p);
   const S* src = img.data_ptr<S>();
   const auto& k = cpu::texture_kernels();
-  at::parallel_for(0, b * p.cells_row, kGrain, [&](int64_t i0, int64_t i1) {
+  cpu::parallel_chunks(0, b * p.cells_row, kGrain, [&](int64_t i0, int64_t i1) {
     std::vector<double> scratch(static_cast<size_t>(4 * (p.width + 8) + 64));
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n = i / p.cells_row, r = i % p.cells_row;
@@ -131,7 +132,7 @@ void hog_cpu_typed(const at::Tensor& img, const HogParams& p, at::Tensor& featur
   // Blocks: (cells block_rows x block_cols x orientations) gathered in skimage's order, normalised.
   const int64_t nblocks = b * p.blocks_row * p.blocks_col, per_block = p.block_rows * p.block_cols * nb;
   O* out = features.data_ptr<O>();
-  at::parallel_for(0, nblocks, 64, [&](int64_t i0, int64_t i1) {
+  cpu::parallel_chunks(0, nblocks, 64, [&](int64_t i0, int64_t i1) {
     std::vector<double> v(static_cast<size_t>(per_block));
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n = i / (p.blocks_row * p.blocks_col), br = (i / p.blocks_col) % p.blocks_row,
@@ -154,7 +155,7 @@ void hog_cpu_typed(const at::Tensor& img, const HogParams& p, at::Tensor& featur
   }
   O* canvas = vis.data_ptr<O>();
   const int64_t hw = static_cast<int64_t>(p.height) * p.width;
-  at::parallel_for(0, b * p.cells_row, kGrain, [&](int64_t i0, int64_t i1) {
+  cpu::parallel_chunks(0, b * p.cells_row, kGrain, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n = i / p.cells_row, r = i % p.cells_row;
       O* img_out = canvas + n * hw;

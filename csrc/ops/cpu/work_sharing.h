@@ -76,5 +76,18 @@ void run_items(int64_t n, bool parallel, const F& body) {
   if (q->error) std::rethrow_exception(q->error);
 }
 
+// at::parallel_for's contract, f(i0, i1) over [begin, end) in chunks of at least `grain` (one
+// chunk below that), on run_items: about four chunks a thread, so a thread the machine delays
+// leaves little behind. For bodies whose chunks write disjoint outputs.
+template <typename F>
+void parallel_chunks(int64_t begin, int64_t end, int64_t grain, const F& f) {
+  const int64_t n = end - begin;
+  if (n <= 0) return;
+  const int64_t per = 4 * static_cast<int64_t>(at::get_num_threads());
+  const int64_t chunk = std::max<int64_t>(std::max<int64_t>(grain, 1), (n + per - 1) / per);
+  const int64_t items = (n + chunk - 1) / chunk;
+  run_items(items, items > 1, [&](int64_t i) { f(begin + i * chunk, std::min(end, begin + (i + 1) * chunk)); });
+}
+
 }  // namespace cpu
 }  // namespace vision_ext
