@@ -82,3 +82,18 @@ def test_fp16_variant_files(tmp_path):
     theirs = peer.state_dict()
     for key, value in ours.state_dict().items():
         assert torch.equal(value, theirs[key]), key
+
+
+def test_reuse_context_gives_the_same_output(tmp_path):
+    """Inside reuse_context the cross-attentions' key/value projections of that context are computed once;
+    a call with any other context tensor (even an equal one) projects its own."""
+    peer = sd_tiny.unet(**CONFIGS["32-64-two-layers"])
+    peer.save_pretrained(tmp_path)
+    ours = UNet2DConditionModel.from_pretrained(tmp_path)
+    x, context, other = torch.randn(2, 4, 8, 8), torch.randn(2, 7, 8), torch.randn(2, 7, 8)
+    with torch.no_grad():
+        plain, plain_other = ours(x, 10, context).sample, ours(x, 10, other).sample
+        with ours.reuse_context(context):
+            assert torch.allclose(ours(x, 10, context).sample, plain, rtol=1e-6, atol=1e-7)
+            assert torch.allclose(ours(x, 10, other).sample, plain_other, rtol=1e-6, atol=1e-7)
+    assert all(m._kv is None for m in ours.modules() if hasattr(m, "_kv"))  # released on exit

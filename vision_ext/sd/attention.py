@@ -1,11 +1,13 @@
 """Attention layers of the Stable Diffusion U-Net and VAE, with diffusers' parameter names
-(to_q, to_k, to_v, to_out.0, group_norm), computed with F.scaled_dot_product_attention."""
+(to_q, to_k, to_v, to_out.0, group_norm), computed with F.scaled_dot_product_attention (our small-head
+kernel for CPU inference with 8- or 16-wide heads, vision_ext/ops/attention.py)."""
 from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vision_ext.ops.attention import attention
 from vision_ext.sd.norm import GroupNorm
 
 
@@ -24,6 +26,7 @@ class Attention(nn.Module):
         inner = heads * dim_head
         kv_dim = cross_attention_dim if cross_attention_dim is not None else query_dim
         self.heads = heads
+        self.is_cross_attention = cross_attention_dim is not None  # keys and values from a context
         self.residual_connection = residual_connection
         self.rescale_output_factor = rescale_output_factor
         self.group_norm = GroupNorm(norm_num_groups, query_dim, eps=eps) if norm_num_groups else None
@@ -31,6 +34,16 @@ class Attention(nn.Module):
         self.to_k = nn.Linear(kv_dim, inner, bias=bias)
         self.to_v = nn.Linear(kv_dim, inner, bias=bias)
         self.to_out = nn.ModuleList([nn.Linear(inner, query_dim, bias=out_bias), nn.Dropout(0.0)])
+        self._kv = None  # (context, k, v) while a sampling loop reuses one context (reuse_context below)
+
+    def reuse_context(self, context: Optional[torch.Tensor]) -> None:
+        """Keep to_k(context) and to_v(context) for later calls with this very tensor (None: forget them).
+        The cache holds `context` itself, so the identity check cannot match a different tensor."""
+        if context is None:
+            self._kv = None
+            return
+        with torch.no_grad():
+            self._kv = (context, self.to_k(context), self.to_v(context))
 
     def forward(self, x: torch.Tensor, context: Optional[torch.Tensor] = None) -> torch.Tensor:
         residual = x
@@ -40,15 +53,21 @@ class Attention(nn.Module):
         if self.group_norm is not None:
             x = self.group_norm(x if spatial else x.transpose(1, 2))
             x = x if spatial else x.transpose(1, 2)
-        if spatial:
-            x = x.reshape(b, c, h * w).transpose(1, 2)
+        if spatial:  # [B, H*W, C] tokens: a view of channels_last x (a copy of NCHW x)
+            x = x.permute(0, 2, 3, 1).reshape(b, h * w, c)
         context = x if context is None else context
-        q, k, v = self.to_q(x), self.to_k(context), self.to_v(context)
-        out = F.scaled_dot_product_attention(self._split(q), self._split(k), self._split(v))
+        q = self.to_q(x)
+        if self._kv is not None and self._kv[0] is context and not torch.is_grad_enabled():
+            k, v = self._kv[1], self._kv[2]
+        else:
+            k, v = self.to_k(context), self.to_v(context)
+        # F.scaled_dot_product_attention, or our kernel for CPU inference with 8- or 16-wide heads
+        # (vision_ext/ops/attention.py). Both return [B, N, heads, d] in memory, so the reshape is a view.
+        out = attention(self._split(q), self._split(k), self._split(v))
         out = out.transpose(1, 2).reshape(q.shape)
         out = self.to_out[1](self.to_out[0](out))
-        if spatial:
-            out = out.transpose(1, 2).reshape(b, c, h, w)
+        if spatial:  # back to [B, C, H, W] as a channels_last view of the tokens
+            out = out.view(b, h, w, c).permute(0, 3, 1, 2)
         if self.residual_connection:
             out = out + residual
         return out / self.rescale_output_factor if self.rescale_output_factor != 1.0 else out
@@ -68,7 +87,7 @@ class GEGLU(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         value, gate = self.proj(x).chunk(2, dim=-1)
-        return value * F.gelu(gate)
+        return F.gelu(gate).mul_(value)  # in place on gelu's fresh output: one temporary fewer
 
 
 class FeedForward(nn.Module):
@@ -107,6 +126,13 @@ class BasicTransformerBlock(nn.Module):
         return self.ff(self.norm3(x)) + x
 
 
+def _pointwise(proj: nn.Module, tokens: torch.Tensor) -> torch.Tensor:
+    """A Linear, or a 1x1 Conv2d applied per token as the same matrix product (no NCHW round trip)."""
+    if isinstance(proj, nn.Conv2d):
+        return F.linear(tokens, proj.weight.flatten(1), proj.bias)
+    return proj(tokens)
+
+
 class Transformer2DModel(nn.Module):
     """GroupNorm, 1x1 conv (or linear) projection to tokens, transformer blocks, projection back,
     plus the input: the spatial transformer of Rombach et al. 2022."""
@@ -126,19 +152,13 @@ class Transformer2DModel(nn.Module):
         self.proj_out = proj(inner, in_channels)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        b, _, h, w = x.shape
+        b, c, h, w = x.shape
         residual = x
-        x = self.norm(x)
-        if not self.use_linear_projection:
-            x = self.proj_in(x)
-        x = x.permute(0, 2, 3, 1).reshape(b, h * w, -1)
-        if self.use_linear_projection:
-            x = self.proj_in(x)
+        # Tokens [B, H*W, C]: a view when x is channels_last (the CPU inference layout), else one copy.
+        x = self.norm(x).permute(0, 2, 3, 1).reshape(b, h * w, c)
+        x = _pointwise(self.proj_in, x)
         for block in self.transformer_blocks:
             x = block(x, context)
-        if self.use_linear_projection:
-            x = self.proj_out(x)
-        x = x.reshape(b, h, w, -1).permute(0, 3, 1, 2)
-        if not self.use_linear_projection:
-            x = self.proj_out(x.contiguous())
-        return x + residual
+        x = _pointwise(self.proj_out, x)
+        # A channels_last view, added to the (channels_last) input without a layout change.
+        return x.view(b, h, w, c).permute(0, 3, 1, 2) + residual

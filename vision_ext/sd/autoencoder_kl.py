@@ -6,11 +6,13 @@ from typing import Optional
 import torch
 from torch import nn
 
+from vision_ext.nn.functional import layout_for
 from vision_ext.sd.config import record
 from vision_ext.sd.loading import FromPretrained
 from vision_ext.sd.noise import Generator, randn
 from vision_ext.sd.norm import GroupNorm, activation
 from vision_ext.sd.outputs import AutoencoderKLOutput, DecoderOutput
+from vision_ext.sd.resnet_block import conv
 from vision_ext.sd.vae_blocks import VAE_EPS, DownEncoderBlock2D, UNetMidBlock2D, UpDecoderBlock2D
 
 
@@ -66,12 +68,13 @@ class Encoder(nn.Module):
                                   padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv_in(x)
+        # channels_last for CPU inference, as in the U-Net (vision_ext/sd/unet_2d_condition.py).
+        x = conv(self.conv_in, layout_for(x, self.conv_in))
         for block in self.down_blocks:
             x = block(x)
         x = self.mid_block(x)
         x = self.conv_norm_out(x, act=True) if self.silu else self.act(self.conv_norm_out(x))
-        return self.conv_out(x)
+        return conv(self.conv_out, x).contiguous()
 
 
 class Decoder(nn.Module):
@@ -90,11 +93,11 @@ class Decoder(nn.Module):
         self.conv_out = nn.Conv2d(block_out_channels[0], out_channels, 3, padding=1)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        x = self.mid_block(self.conv_in(z))
+        x = self.mid_block(conv(self.conv_in, layout_for(z, self.conv_in)))
         for block in self.up_blocks:
             x = block(x)
         x = self.conv_norm_out(x, act=True) if self.silu else self.act(self.conv_norm_out(x))
-        return self.conv_out(x)
+        return conv(self.conv_out, x).contiguous()
 
 
 def _rename_legacy_attention(key: str) -> str:

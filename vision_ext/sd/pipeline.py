@@ -1,6 +1,7 @@
 """Text-to-image sampling with a Stable Diffusion 1.x/2.x checkpoint in diffusers' folder layout
 (model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/), on our models and our
 schedulers, with classifier-free guidance (Ho & Salimans 2022)."""
+import contextlib
 import os
 import warnings
 from typing import List, Optional, Union
@@ -87,7 +88,7 @@ class StableDiffusionPipeline:
         """A fresh scheduler of our `sampler` with this folder's schedule."""
         return make_scheduler(sampler, self.scheduler_config)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def _embed(self, prompts: List[str], max_length: int) -> torch.Tensor:
         for text, ids in zip(prompts, self.tokenizer(prompts).input_ids):
             if len(ids) > max_length:
@@ -125,7 +126,8 @@ class StableDiffusionPipeline:
         if not np.isfinite(guidance_scale):
             raise ValueError(f"guidance_scale: expected a finite number, got {guidance_scale!r}")
 
-    @torch.no_grad()
+    # inference_mode, not no_grad: no version counters or view tracking on the sampling loop's tensors.
+    @torch.inference_mode()
     def __call__(self, prompt: Union[str, List[str]], negative_prompt: Union[str, List[str], None] = None,
                  height: Optional[int] = None, width: Optional[int] = None, num_inference_steps: int = 50,
                  guidance_scale: float = 7.5, num_images_per_prompt: int = 1, eta: float = 0.0,
@@ -154,14 +156,18 @@ class StableDiffusionPipeline:
         extra = step_kwargs(scheduler, eta, generator)
         from tqdm.auto import tqdm
 
-        for t in tqdm(scheduler.timesteps, total=len(scheduler.timesteps), **self._progress):
-            model_in = torch.cat([latents] * 2) if guided else latents
-            model_in = scheduler.scale_model_input(model_in, t)
-            noise = self.unet(model_in, t, encoder_hidden_states=embeds).sample
-            if guided:
-                uncond, cond = noise.chunk(2)
-                noise = uncond + guidance_scale * (cond - uncond)
-            latents = scheduler.step(noise, t, latents, **extra).prev_sample
+        # The text embeddings are the same at every step: each cross-attention projects them once.
+        reuse = getattr(self.unet, "reuse_context", None)
+        with reuse(embeds) if reuse is not None else contextlib.nullcontext():
+            for t in tqdm(scheduler.timesteps, total=len(scheduler.timesteps), **self._progress):
+                # Classifier-free guidance as one forward of the [unconditional; conditional] batch.
+                model_in = torch.cat([latents] * 2) if guided else latents
+                model_in = scheduler.scale_model_input(model_in, t)
+                noise = self.unet(model_in, t, encoder_hidden_states=embeds).sample
+                if guided:
+                    uncond, cond = noise.chunk(2)
+                    noise = uncond + guidance_scale * (cond - uncond)
+                latents = scheduler.step(noise, t, latents, **extra).prev_sample
         if output_type == "latent":
             images = latents
         else:

@@ -6,7 +6,46 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vision_ext.nn.functional import conv_bias_act
 from vision_ext.sd.norm import GroupNorm, activation
+
+
+def _inference_cl(x: torch.Tensor, conv2d: nn.Conv2d) -> bool:
+    """A channels_last CPU input outside autograd: the inference layout of these models."""
+    return (x.device.type == "cpu" and x.dim() == 4 and not x.is_contiguous()
+            and x.is_contiguous(memory_format=torch.channels_last)
+            and not (torch.is_grad_enabled() and (x.requires_grad or conv2d.weight.requires_grad)))
+
+
+def _cl_weight(conv2d: nn.Conv2d) -> torch.Tensor:
+    """conv2d's weight in channels_last, cached until the weight changes: ATen converts an NCHW weight for
+    a channels_last input on every call (5% of the U-Net's time)."""
+    w = conv2d.weight
+    key = (w.data_ptr(), w.dtype, None if w.is_inference() else w._version)
+    cached = conv2d.__dict__.get("_cl_weight_cache")
+    if cached is None or cached[0] != key:
+        with torch.no_grad():
+            cached = (key, w.detach().contiguous(memory_format=torch.channels_last))
+        conv2d.__dict__["_cl_weight_cache"] = cached  # not a buffer: stays out of state_dict and .to()
+    return cached[1]
+
+
+def conv(conv2d: nn.Conv2d, x: torch.Tensor, residual: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """conv2d(x) (+ residual). Convs that vision_ext.nn.fuse() packed run on our Winograd kernel with the
+    bias and the residual in its output transform (vision_ext/nn/functional.py picks it where it measures
+    faster than oneDNN). For channels_last inference, a 1x1 conv is the matrix product of the pixels'
+    channel vectors (a view; ATen sends 1x1 convs to its slow im2col path) and the other convs get a
+    cached channels_last weight; elsewhere it is ATen's conv and add."""
+    if getattr(conv2d, "winograd_weight", None) is not None:
+        return conv_bias_act(x, conv2d, residual=residual)
+    if _inference_cl(x, conv2d) and conv2d.padding_mode == "zeros" and conv2d.groups == 1:
+        if conv2d.kernel_size == (1, 1) and conv2d.stride == (1, 1) and conv2d.padding == (0, 0):
+            out = F.linear(x.permute(0, 2, 3, 1), conv2d.weight.flatten(1), conv2d.bias).permute(0, 3, 1, 2)
+        else:
+            out = F.conv2d(x, _cl_weight(conv2d), conv2d.bias, conv2d.stride, conv2d.padding, conv2d.dilation)
+    else:
+        out = conv2d(x)
+    return out if residual is None else out + residual
 
 
 class ResnetBlock2D(nn.Module):
@@ -33,12 +72,11 @@ class ResnetBlock2D(nn.Module):
         return norm(x, act=True) if self.silu else self.act(norm(x))
 
     def forward(self, x: torch.Tensor, temb: Optional[torch.Tensor] = None) -> torch.Tensor:
-        h = self.conv1(self._norm_act(self.norm1, x))
+        h = conv(self.conv1, self._norm_act(self.norm1, x))
         if self.time_emb_proj is not None:
             h = h + self.time_emb_proj(self.act(temb))[:, :, None, None]
-        h = self.conv2(self._norm_act(self.norm2, h))
-        skip = self.conv_shortcut(x) if self.conv_shortcut is not None else x
-        out = skip + h
+        skip = conv(self.conv_shortcut, x) if self.conv_shortcut is not None else x
+        out = conv(self.conv2, self._norm_act(self.norm2, h), residual=skip)
         return out / self.output_scale_factor if self.output_scale_factor != 1.0 else out
 
 
@@ -53,7 +91,7 @@ class Downsample2D(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.padding == 0:
             x = F.pad(x, (0, 1, 0, 1))
-        return self.conv(x)
+        return conv(self.conv, x)
 
 
 class Upsample2D(nn.Module):
@@ -68,4 +106,4 @@ class Upsample2D(nn.Module):
             x = F.interpolate(x, scale_factor=2.0, mode="nearest")
         else:
             x = F.interpolate(x, size=tuple(size), mode="nearest")
-        return self.conv(x)
+        return conv(self.conv, x)

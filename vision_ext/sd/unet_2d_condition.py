@@ -1,15 +1,19 @@
 """The text-conditioned U-Net of Stable Diffusion 1.x/2.x (diffusers' UNet2DConditionModel layout,
 config keys and state-dict keys), configurable down to the tiny test sizes."""
+import contextlib
 from typing import Optional
 
 import torch
 from torch import nn
 
+from vision_ext.nn.functional import layout_for
+from vision_ext.sd.attention import Attention
 from vision_ext.sd.config import init_args, per_block, record
 from vision_ext.sd.embeddings import TimestepEmbedding, sinusoidal_timesteps
 from vision_ext.sd.loading import FromPretrained
 from vision_ext.sd.norm import GroupNorm, activation
 from vision_ext.sd.outputs import UNet2DConditionOutput
+from vision_ext.sd.resnet_block import conv
 from vision_ext.sd.unet_blocks import DOWN_BLOCKS, MID_BLOCKS, UP_BLOCKS, _Common, UNetMidBlock2DCrossAttn
 
 # diffusers options this model does not implement: a config must leave them at these values.
@@ -110,6 +114,19 @@ class UNet2DConditionModel(FromPretrained, nn.Module):
     def dtype(self) -> torch.dtype:
         return self.conv_in.weight.dtype
 
+    @contextlib.contextmanager
+    def reuse_context(self, encoder_hidden_states: torch.Tensor):
+        """Inside, forward calls given this very encoder_hidden_states tensor reuse each cross-attention's
+        key and value projections, computed once here (a sampling loop's text embeddings do not change)."""
+        layers = [m for m in self.modules() if isinstance(m, Attention) and m.is_cross_attention]
+        try:
+            for m in layers:
+                m.reuse_context(encoder_hidden_states)
+            yield self
+        finally:
+            for m in layers:
+                m.reuse_context(None)
+
     def forward(self, sample: torch.Tensor, timestep, encoder_hidden_states: torch.Tensor,
                 return_dict: bool = True):
         if sample.dim() != 4:
@@ -127,7 +144,9 @@ class UNet2DConditionModel(FromPretrained, nn.Module):
         emb = self.time_embedding(emb.to(sample.dtype))
         if self.center_input_sample:
             sample = 2 * sample - 1.0
-        x = self.conv_in(sample)
+        # CPU inference runs channels_last end to end (oneDNN's NHWC convs, our NHWC GroupNorm, token views
+        # of the transformers' activations); the output is returned in the standard layout.
+        x = conv(self.conv_in, layout_for(sample, self.conv_in))
         skips = [x]
         for block in self.down_blocks:
             x, s = block(x, emb, encoder_hidden_states)
@@ -142,5 +161,5 @@ class UNet2DConditionModel(FromPretrained, nn.Module):
             size = skips[-1].shape[2:] if (odd and not last) else None
             x = block(x, mine, emb, encoder_hidden_states, size)
         x = self.conv_norm_out(x, act=True) if self.silu else self.act(self.conv_norm_out(x))
-        x = self.conv_out(x)
+        x = conv(self.conv_out, x).contiguous()
         return UNet2DConditionOutput(x) if return_dict else (x,)
