@@ -5,7 +5,7 @@ low-precision dtype as F.conv2d would."""
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import cpu_and_cuda
+from tests.conftest import cpu_and_cuda
 
 import vision_ext.nn as vnn
 import vision_ext.nn.functional as vf

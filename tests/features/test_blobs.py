@@ -6,7 +6,7 @@ import torch
 from skimage import color, data, feature
 from skimage.feature import blob as skblob
 
-from conftest import cpu_and_cuda, run_at_every_level
+from tests.conftest import cpu_and_cuda, run_at_every_level
 from vision_ext import features
 from vision_ext.features import blobs as vblobs
 

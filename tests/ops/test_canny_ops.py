@@ -8,7 +8,7 @@ import torch
 from skimage import data
 
 import vision_ext  # noqa: F401
-from conftest import cpu_and_cuda, run_at_every_level
+from tests.conftest import cpu_and_cuda, run_at_every_level
 
 ops = torch.ops.vision_ext
 APERTURES = [3, 5, 7]

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import vision_ext  # noqa: F401
-from conftest import cpu_and_cuda, tol
+from tests.conftest import cpu_and_cuda, tol
 from helpers.opencv import no_ipp  # noqa: F401  (autouse)
 from vision_ext.ops import _corners_grad
 

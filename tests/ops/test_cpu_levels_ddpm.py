@@ -5,7 +5,7 @@ equal bit for bit to the independent NumPy model of the header (tests/helpers/ph
 import numpy as np
 import pytest
 import torch
-from conftest import run_at_every_level, tol
+from tests.conftest import run_at_every_level, tol
 from helpers import philox_reference as R
 from test_ddpm_ops import bcast, ref_ddpm
 

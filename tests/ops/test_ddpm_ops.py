@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from conftest import cpu_and_cuda, tol
+from tests.conftest import cpu_and_cuda, tol
 
 import vision_ext  # noqa: F401
 from vision_ext.diffusion import alphas_cumprod, make_betas

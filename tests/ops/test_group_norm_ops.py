@@ -4,7 +4,7 @@ torch.compile and bad inputs."""
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import cpu_and_cuda, run_at_every_level, tol
+from tests.conftest import cpu_and_cuda, run_at_every_level, tol
 
 from vision_ext.ops import norm as N
 

@@ -4,7 +4,7 @@ import itertools
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import cpu_and_cuda, tol
+from tests.conftest import cpu_and_cuda, tol
 
 from vision_ext.ops import residual as R
 

@@ -4,7 +4,7 @@ import copy
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import cpu_and_cuda
+from tests.conftest import cpu_and_cuda
 
 import vision_ext.nn as vnn
 from vision_ext.ops import residual as R

@@ -1,13 +1,15 @@
 // Attention for small heads (head_dim 8 or 16, the U-Net's first stages), compiled once per level.
 // ATen's flash kernel runs such heads as GEMMs of depth 8 through score tiles in memory; here one
 // query row's scores stay in an L1 buffer: pass 1 takes q . k for 16 keys at a time (d broadcast
-// FMAs over the transposed keys), pass 2 takes exp(s - max) and accumulates p * v per head_dim
-// lane. Sums run in 16 lanes whatever the level (simd/wide.h), so avx2 and avx512 give the same bits.
+// FMAs over the transposed keys), pass 2 takes exp(s - max) (vision_ext/group_norm.h's gn_exp) and
+// accumulates p * v per head_dim lane. Sums run in 16 lanes whatever the level (simd/wide.h), so
+// avx2 and avx512 give the same bits.
 #include <cmath>
 #include <cstdint>
 #include <limits>
 
 #include "attention_simd.h"
+#include "exp_ops.h"
 #include "isa.h"
 #include "vec.h"
 #include "wide.h"
@@ -24,32 +26,6 @@ VE_WIDE W fma16(W a, W b, W c) {
 
 VE_WIDE W max16(W a, W b) {
   return wide_map(a, b, [](auto x, auto y) { return x > y ? x : y; });
-}
-
-// exp(x) for x <= 0 (scores minus their row max): the polynomial of vision_ext/group_norm.h's
-// gn_exp (range reduction by ln 2, degree-7 polynomial, 2^n from the exponent bits); below -87 it
-// returns exp(-87), 1.6e-38, where the true value is smaller still.
-VE_WIDE W exp16(W x) {
-  x = wide_map(x, x, [](auto a, auto) { return a < -87.0f ? decltype(a){} - 87.0f : a; });
-  const W magic(12582912.0f);  // 1.5 * 2^23
-  const W t = fma16(x, W(1.44269504088896341f), magic);
-  const W n = t - magic;
-  const W r = fma16(n, W(-1.428606820309417232e-6f), fma16(n, W(-0.693145751953125f), x));
-  W p(1.9875691500e-4f);
-  p = fma16(p, r, W(1.3981999507e-3f));
-  p = fma16(p, r, W(8.3334519073e-3f));
-  p = fma16(p, r, W(4.1665795894e-2f));
-  p = fma16(p, r, W(1.6666665459e-1f));
-  p = fma16(p, r, W(5.0000001201e-1f));
-  p = fma16(p, r * r, r) + W(1.0f);
-  W scale;
-  VE_EACH_REGISTER (int i = 0; i < W::R; ++i) {
-    using Bits = typename RawVec<uint32_t, W::L>::type;
-    Bits bits = (Bits)t.r[i];
-    bits = (bits + (127u - 0x4B400000u)) << 23;
-    scale.r[i] = (typename W::reg)bits;
-  }
-  return p * scale;
 }
 
 inline float sum_lanes(W a) {
@@ -80,7 +56,7 @@ void rows_d(const AttentionHead& h, int64_t r0, int64_t r1, float* s) {
     W sum(0.0f), o[D];
     for (int d = 0; d < D; ++d) o[d] = W(0.0f);
     for (int64_t j = 0; j < h.mp; j += B) {
-      const W p = exp16(W::load(s + j) - wm);
+      const W p = vision_ext::gn_exp(W::load(s + j) - wm);
       sum += p;
       for (int d = 0; d < D; ++d) o[d] = fma16(p, W::load(h.vt + d * h.mp + j), o[d]);
     }
