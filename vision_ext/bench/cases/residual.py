@@ -35,7 +35,11 @@ def _inference_case(op, shape, build, device, compile_peer=True, dtype=torch.flo
     if compile_peer:
         compiled = _compiled((op, shape, device), eager)
         peers["torch.compile"] = lambda x: compiled(x)
-    return Case(op=op, shape="x".join(map(str, shape)), device=device, ours=lambda x: fused(x), peers=peers,
+    # Each side gets its input in the layout it runs in, as inside a network, where the previous block
+    # hands it over: the fused model and the channels_last peer channels_last, eager NCHW NCHW (the
+    # conversion of a network's input is part of the whole-network cases, whose input has 3 channels).
+    ours_x = x_cl if device == "cpu" else x
+    return Case(op=op, shape="x".join(map(str, shape)), device=device, ours=lambda x: fused(ours_x), peers=peers,
                 setup=lambda: (x,), rtol=1e-3, atol=1e-3)
 
 
