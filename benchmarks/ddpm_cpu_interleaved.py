@@ -13,17 +13,14 @@ the least disturbed one).
 """
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
 import time
 
+from vision_ext.bench.cpu_level import level_environment
+
 SHAPES = [(16, 3, 32, 32), (8, 3, 256, 256)]
-PEER_CAPS = {
-    "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"},
-    "avx512": {},
-}
 
 
 def measure(level, threads, rounds):
@@ -84,7 +81,7 @@ def main():
     rows = []
     for level in [lv for lv in vision_ext.build_info()["cpu_capabilities_supported"] if lv != "default"]:
         for threads in (1, 2):
-            env = dict(os.environ, VISION_EXT_CPU_CAPABILITY=level, **PEER_CAPS[level])
+            env = level_environment(level)  # ours and the peers held to the level
             out = subprocess.run([sys.executable, __file__, "--level", level, "--threads", str(threads),
                                   "--rounds", str(a.rounds)], env=env, check=True, capture_output=True, text=True)
             rows += json.loads(out.stdout.strip().splitlines()[-1])

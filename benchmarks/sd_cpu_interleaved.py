@@ -12,13 +12,12 @@ checked against diffusers' with tests/sd's tolerance before timing.
 """
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
 import time
 
-PEER_CAPS = {"avx2": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}, "avx512": {}}
+from vision_ext.bench.cpu_level import level_environment
 
 
 def measure(level, threads, rounds, fuse, only):
@@ -78,7 +77,7 @@ def main():
     rows = []
     for level in ("avx512", "avx2"):
         for threads in (1, 2):
-            env = {**os.environ, "VISION_EXT_CPU_CAPABILITY": level, **PEER_CAPS[level]}
+            env = level_environment(level)  # ours and the peers held to the level
             cmd = [sys.executable, __file__, "--level", level, "--threads", str(threads), "--rounds", str(a.rounds)]
             cmd += ["--fuse"] if a.fuse else []
             for o in a.only or []:

@@ -1,6 +1,6 @@
 // CPU small-head attention: the glue around the per-level rows of simd/attention_simd.cpp. Keys and
 // values of every head are transposed once into [d][M] panels (zero-padded to whole key blocks), then
-// (head, block of query rows) pairs run in parallel, each with its own row of scores.
+// (head, block of query rows) pairs run in parallel (work_sharing.h), each with its own row of scores.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "simd/attention_simd.h"
+#include "work_sharing.h"
 
 namespace vision_ext::cpu {
 namespace {
@@ -54,7 +55,7 @@ at::Tensor small_head_attention_cpu(const at::Tensor& q, const at::Tensor& k, co
   const float* ktp = kt.data_ptr<float>();
   const float* vtp = vt.data_ptr<float>();
   float* op = out.data_ptr<float>();
-  at::parallel_for(0, B * H * blocks, 1, [&](int64_t t0, int64_t t1) {
+  cpu::parallel_chunks(0, B * H * blocks, 1, [&](int64_t t0, int64_t t1) {
     std::vector<float> scores(mp);
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t bh = t / blocks, b = bh / H, h = bh % H, r0 = t % blocks * kRowsPerTask;

@@ -49,24 +49,15 @@ std::vector<uint8_t*> suppress_image(const uint8_t* src, const CannyParams& p, u
   const int64_t ms = w + 2, ss = w + 2;
   const int64_t bands = (h + band - 1) / band;
   std::vector<std::vector<uint8_t*>> seeds(bands);
-  // One band per item, claimed as threads get a core (work_sharing.h), with per-worker scratch;
-  // every band writes only its own rows of state and seeds[bi].
-  struct Scratch {
-    std::vector<int32_t> work, mag;
-    std::vector<int16_t> dx, dy;
-  };
-  std::vector<Scratch> scratch(at::get_num_threads());
-  cpu::run_items(bands, int64_t(h) * w >= kParallelPixels, [&](int64_t bi, int worker) {
-    Scratch& sc = scratch[worker];
-    if (sc.mag.empty()) {
-      sc.work.resize(2 * (w + 2 * kMaxRadius));
-      sc.mag.resize((band + 2) * ms);
-      sc.dx.resize((band + 2) * int64_t(w));
-      sc.dy.resize((band + 2) * int64_t(w));
-    }
-    std::vector<int32_t>& work = sc.work;
-    std::vector<int32_t>& mag = sc.mag;
-    std::vector<int16_t>&dx = sc.dx, &dy = sc.dy;
+  // One band per item, claimed as threads get a core (work_sharing.h); each thread reuses its own
+  // scratch (items on one thread never overlap), and every band writes only its rows and seeds[bi].
+  cpu::run_items(bands, int64_t(h) * w >= kParallelPixels, [&](int64_t bi) {
+    thread_local std::vector<int32_t> work, mag;
+    thread_local std::vector<int16_t> dx, dy;
+    work.resize(2 * (w + 2 * kMaxRadius));
+    mag.resize((band + 2) * ms);
+    dx.resize((band + 2) * int64_t(w));
+    dy.resize((band + 2) * int64_t(w));
     const int y0 = static_cast<int>(bi * band), y1 = std::min(h, y0 + band);
     // Local row r holds image row y0 - 1 + r; rows outside the image and columns -1, w are zero.
     const int g0 = std::max(0, y0 - 1), g1 = std::min(h, y1 + 1);

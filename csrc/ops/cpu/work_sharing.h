@@ -15,7 +15,6 @@
 #include <memory>
 #include <mutex>
 #include <thread>
-#include <type_traits>
 
 namespace vision_ext {
 namespace cpu {
@@ -25,15 +24,15 @@ struct ItemQueue {
   int64_t n = 0;
   std::atomic<int64_t> next{0};
   std::atomic<int64_t> done{0};
-  void (*run)(const void*, int64_t, int) = nullptr;  // only called on a claimed item, while the caller waits
+  void (*run)(const void*, int64_t) = nullptr;  // only called on a claimed item, while the caller waits
   const void* body = nullptr;
   std::mutex error_mutex;
   std::exception_ptr error;
 
-  void drain(int worker) {
+  void drain() {
     for (int64_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) {
       try {
-        run(body, i, worker);
+        run(body, i);
       } catch (...) {
         std::lock_guard<std::mutex> lock(error_mutex);
         if (!error) error = std::current_exception();
@@ -44,34 +43,21 @@ struct ItemQueue {
 };
 }  // namespace detail
 
-// body(i) for every i in [0, n); `parallel` false runs them in order on this thread. A body that
-// takes (i, worker) also learns which of the at most at::get_num_threads() workers runs it (the
-// caller is 0), so it can keep per-worker scratch: no two items run at once on the same worker.
+// body(i) for every i in [0, n); `parallel` false runs them in order on this thread. Items that
+// one thread runs never overlap, so a body may keep thread_local scratch.
 template <typename F>
 void run_items(int64_t n, bool parallel, const F& body) {
-  auto call = [&body](int64_t i, int worker) {
-    if constexpr (std::is_invocable_v<const F&, int64_t, int>) {
-      body(i, worker);
-    } else {
-      (void)worker;
-      body(i);
-    }
-  };
   const int64_t helpers = std::min<int64_t>(n - 1, at::get_num_threads() - 1);
   if (!parallel || helpers <= 0 || at::in_parallel_region()) {
-    for (int64_t i = 0; i < n; ++i) call(i, 0);
+    for (int64_t i = 0; i < n; ++i) body(i);
     return;
   }
-  using Call = decltype(call);
   auto q = std::make_shared<detail::ItemQueue>();
   q->n = n;
-  q->body = &call;
-  q->run = [](const void* c, int64_t i, int worker) { (*static_cast<const Call*>(c))(i, worker); };
-  for (int64_t h = 0; h < helpers; ++h) {
-    const int worker = static_cast<int>(h + 1);
-    at::launch([q, worker] { q->drain(worker); });  // q outlives a late helper
-  }
-  q->drain(0);
+  q->body = &body;
+  q->run = [](const void* b, int64_t i) { (*static_cast<const F*>(b))(i); };
+  for (int64_t h = 0; h < helpers; ++h) at::launch([q] { q->drain(); });  // q outlives a late helper
+  q->drain();
   while (q->done.load(std::memory_order_acquire) < n) std::this_thread::yield();
   if (q->error) std::rethrow_exception(q->error);
 }
