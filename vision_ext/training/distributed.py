@@ -2,6 +2,7 @@
 
 NCCL on GPU, gloo on CPU; without torchrun everything degrades to one process.
 """
+import gc
 import os
 from dataclasses import dataclass
 
@@ -65,5 +66,14 @@ def barrier() -> None:
 
 
 def shutdown() -> None:
+    """Leaves the process group; the caller has dropped its DistributedDataParallel wrapper first.
+
+    DDP's C++ reducer holds a reference to the group. Were it the last one, freeing the wrapper
+    would run ~ProcessGroupGloo while holding the GIL: that joins gloo's worker thread, which may
+    still need the GIL to free the tensor of the last all_reduce, and the process hangs (one
+    torchrun exit in three on a 2-core machine). Collected here, the reducer lets the group go
+    first, and destroy_process_group frees it through the Python binding, which drops the GIL.
+    """
+    gc.collect()  # a wrapper caught in a reference cycle still holds the reducer
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()

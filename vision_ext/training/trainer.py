@@ -218,9 +218,11 @@ def train(cfg: TrainConfig) -> dict:
             asked = dist_util.all_reduce(torch.tensor([float(stop.requested)], device=device),
                                          op=torch.distributed.ReduceOp.MAX if ctx.enabled else None)
             if asked.item() and epoch + 1 < last:
+                del net  # before the process group: see distributed.shutdown
                 dist_util.shutdown()
                 raise TrainingInterrupted(ckpt_path, f"epoch {epoch + 1} of {cfg.epochs}")
     result = log.data if ctx.is_main else None
+    del net  # before the process group: see distributed.shutdown
     dist_util.shutdown()
     return result
 
