@@ -1,10 +1,16 @@
-// Work sharing for the CPU kernels that never waits on a thread that has not started.
+// Work sharing for the CPU kernels: items claimed one at a time by the threads of ATen's intra-op
+// pool (OpenMP), so a thread that starts late, or is descheduled, leaves its share to the others
+// and only has to arrive; each item writes its own outputs, so results do not depend on who ran
+// what.
 //
-// On the shared 2-core machine a second OpenMP thread can stay descheduled for a whole time
-// slice; at::parallel_for then waits for it at its barrier, and a 1 ms FAST pass took 10 ms.
-// Here the calling thread claims items one at a time and helpers from ATen's inter-op pool
-// join in when they get a core; the caller waits only for items a helper has already claimed.
-// Each item writes its own outputs, so results do not depend on who ran what.
+// Why this pool: the helpers used to come from ATen's inter-op pool (at::launch), sleeping on a
+// condition variable. But nearly every kernel call follows some ATen op (an allocation's fill, a
+// reduction, a copy) whose OpenMP worker then spins on the second core for a while; a sleeping
+// helper woken then waits behind that spinner for the core, and on a 2-core Sapphire Rapids VM the
+// four GLCM angles took as long at 2 threads as at 1 (0.93 ms; 0.57 ms on the OpenMP threads).
+// The price: on an overloaded machine the caller waits at the region's end for a descheduled
+// thread to arrive, as every ATen op does (with 2 busy processes on 2 cores, Canny 512² at 2
+// threads had medians of 0.8-12 ms this way and 1.2-5 ms the old way; unloaded, 0.7 ms both).
 #pragma once
 #include <ATen/Parallel.h>
 
@@ -12,32 +18,28 @@
 #include <atomic>
 #include <cstdint>
 #include <exception>
-#include <memory>
 #include <mutex>
-#include <thread>
 
 namespace vision_ext {
 namespace cpu {
 
 namespace detail {
+template <typename F>
 struct ItemQueue {
   int64_t n = 0;
+  const F* body = nullptr;
   std::atomic<int64_t> next{0};
-  std::atomic<int64_t> done{0};
-  void (*run)(const void*, int64_t) = nullptr;  // only called on a claimed item, while the caller waits
-  const void* body = nullptr;
   std::mutex error_mutex;
   std::exception_ptr error;
 
   void drain() {
     for (int64_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) {
       try {
-        run(body, i);
+        (*body)(i);
       } catch (...) {
         std::lock_guard<std::mutex> lock(error_mutex);
         if (!error) error = std::current_exception();
       }
-      done.fetch_add(1, std::memory_order_release);
     }
   }
 };
@@ -47,19 +49,16 @@ struct ItemQueue {
 // one thread runs never overlap, so a body may keep thread_local scratch.
 template <typename F>
 void run_items(int64_t n, bool parallel, const F& body) {
-  const int64_t helpers = std::min<int64_t>(n - 1, at::get_num_threads() - 1);
-  if (!parallel || helpers <= 0 || at::in_parallel_region()) {
+  const int64_t threads = std::min<int64_t>(n, at::get_num_threads());
+  if (!parallel || threads <= 1 || at::in_parallel_region()) {
     for (int64_t i = 0; i < n; ++i) body(i);
     return;
   }
-  auto q = std::make_shared<detail::ItemQueue>();
-  q->n = n;
-  q->body = &body;
-  q->run = [](const void* b, int64_t i) { (*static_cast<const F*>(b))(i); };
-  for (int64_t h = 0; h < helpers; ++h) at::launch([q] { q->drain(); });  // q outlives a late helper
-  q->drain();
-  while (q->done.load(std::memory_order_acquire) < n) std::this_thread::yield();
-  if (q->error) std::rethrow_exception(q->error);
+  detail::ItemQueue<F> q;
+  q.n = n;
+  q.body = &body;
+  at::parallel_for(0, threads, 1, [&](int64_t, int64_t) { q.drain(); });  // one call per thread
+  if (q.error) std::rethrow_exception(q.error);
 }
 
 // at::parallel_for's contract, f(i0, i1) over [begin, end) in chunks of at least `grain` (one
