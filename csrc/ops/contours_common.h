@@ -36,16 +36,17 @@ inline at::ScalarType output_dtype(at::ScalarType st) {
 // skimage's level=None: (nanmin + nanmax) / 2, summed in the image's own floating dtype as numpy
 // does (float32 images get a float32 level); integer and bool images in float64 (numpy's uint8
 // sum would wrap around at 256: documented in docs/EXACTNESS.md). values: the float64 planes.
-inline std::vector<double> default_levels(const at::Tensor& planes, const at::Tensor& values) {
+// The NaN-skipping min and max of n float64 values on the host (a backend's SIMD kernel).
+using HostMinMax = void (*)(const double* values, int64_t n, double* lo, double* hi);
+
+inline std::vector<double> default_levels(const at::Tensor& planes, const at::Tensor& values, HostMinMax min_max) {
   const auto st = planes.scalar_type();
   std::vector<double> out(values.size(0));
-  if (values.is_cpu() && st != at::kHalf && st != at::kBFloat16) {
+  if (min_max && values.is_cpu() && st != at::kHalf && st != at::kBFloat16) {
     const int64_t hw = values.size(1) * values.size(2);
     for (int64_t n = 0; n < values.size(0); ++n) {
-      const double* v = values.data_ptr<double>() + n * hw;
-      double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-      for (int64_t i = 0; i < hw; ++i)  // NaN compares false: std::min / max keep lo / hi
-        lo = std::min(lo, v[i]), hi = std::max(hi, v[i]);
+      double lo, hi;
+      min_max(values.data_ptr<double>() + n * hw, hw, &lo, &hi);
       out[n] = st == at::kFloat ? static_cast<double>((static_cast<float>(lo) + static_cast<float>(hi)) / 2.0f)
                                 : (lo + hi) / 2.0;
     }
@@ -87,7 +88,9 @@ at::Tensor from_host(const std::vector<T>& v, int64_t rows, int64_t cols, at::Sc
   return device.is_cpu() ? out : out.to(device);
 }
 
-inline Planes as_planes(const at::Tensor& image, std::optional<double> level, const std::optional<at::Tensor>& mask) {
+// min_max: the backend's host kernel for level=None (nullptr: torch's reductions).
+inline Planes as_planes(const at::Tensor& image, std::optional<double> level, const std::optional<at::Tensor>& mask,
+                        HostMinMax min_max) {
   const int64_t d = image.dim();
   TORCH_CHECK(d == 2 || d == 3, "find_contours: image must have shape (H, W) or (B, H, W), got ", image.sizes());
   const auto st = image.scalar_type();
@@ -116,7 +119,7 @@ inline Planes as_planes(const at::Tensor& image, std::optional<double> level, co
   }
   p.values = as_float64(planes.contiguous());
   if (level) p.levels.assign(b, *level);
-  else if (b > 0 && h > 0 && w > 0) p.levels = default_levels(planes, p.values);
+  else if (b > 0 && h > 0 && w > 0) p.levels = default_levels(planes, p.values, min_max);
   else p.levels.assign(b, 0.0);
   return p;
 }
@@ -252,6 +255,7 @@ struct KeyMaps {
 
 // ---- The op over a device backend D, which supplies ----
 //   D::Guard(device)
+//   D::host_min_max, a HostMinMax or nullptr
 //   D::segments(planes, n, fully_connected_high) -> std::vector<Segment> of image n on the host,
 //     in row-major cell order (vision_ext/contours.h cell_segments)
 // Returns (points (P, 2) (row, col), contour_offsets (K + 1) int64, image_offsets (B + 1) int64):
@@ -262,7 +266,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> find_contours_op(const at::Tensor
                                                                 bool fully_connected_high,
                                                                 bool positive_orientation_high,
                                                                 const std::optional<at::Tensor>& mask) {
-  Planes p = as_planes(image, level, mask);
+  Planes p = as_planes(image, level, mask, D::host_min_max);
   typename D::Guard guard(image.device());
   std::vector<double> points;
   std::vector<int64_t> contour_ends{0}, image_ends{0};

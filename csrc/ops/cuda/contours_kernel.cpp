@@ -21,6 +21,7 @@ namespace {
 
 struct Cuda {
   using Guard = c10::cuda::CUDAGuard;
+  static constexpr HostMinMax host_min_max = nullptr;  // the values live on the GPU
 
   static std::vector<Segment> segments(const Planes& p, int64_t n, bool high) {
     cudaStream_t stream = c10::cuda::getCurrentCUDAStream();

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "isa.h"
+#include "vec.h"
 #include "contours_simd.h"
 #include "vision_ext/contours.h"
 
@@ -14,6 +15,27 @@ namespace vision_ext::cpu::VE_CPU_NS {
 namespace {
 
 using namespace vision_ext::contours;
+
+// Lane-wise running min and max, combined at the end. A NaN compares false, so it never replaces a
+// running value, as with std::min / std::max one value at a time (zeros of either sign aside, which
+// give the same level).
+void min_max(const double* v, int64_t n, double* lo_out, double* hi_out) {
+  constexpr int L = lanes_of<double>();
+  using R = typename RawVec<double, L>::type;
+  constexpr double inf = __builtin_inf();
+  R lo = R{} + inf, hi = R{} - inf;
+  int64_t i = 0;
+  for (; i + L <= n; i += L) {
+    R x;
+    std::memcpy(&x, v + i, sizeof x);
+    lo = x < lo ? x : lo;
+    hi = x > hi ? x : hi;
+  }
+  double l = inf, h = -inf;
+  for (int k = 0; k < L; ++k) l = lo[k] < l ? lo[k] : l, h = hi[k] > h ? hi[k] : h;
+  for (; i < n; ++i) l = v[i] < l ? v[i] : l, h = v[i] > h ? v[i] : h;
+  *lo_out = l, *hi_out = h;
+}
 
 void classify_row(const double* row, const uint8_t* mask, int64_t width, double level, uint8_t* bits) {
   if (mask) {
@@ -72,6 +94,6 @@ int64_t emit_cells(const double* top, const double* bottom, const uint8_t* t, co
 
 }  // namespace
 
-extern const ContourKernels contours = {&classify_row, &count_cells, &emit_cells};
+extern const ContourKernels contours = {&min_max, &classify_row, &count_cells, &emit_cells};
 
 }  // namespace vision_ext::cpu::VE_CPU_NS

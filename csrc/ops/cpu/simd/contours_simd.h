@@ -10,6 +10,8 @@
 namespace vision_ext::cpu {
 
 struct ContourKernels {
+  // *lo, *hi = the min and max of values[0, n) that are not NaN (+inf, -inf when there are none).
+  void (*min_max)(const double* values, int64_t n, double* lo, double* hi);
   // bits[x] = contours::pixel_bits(row[x], level, mask ? mask[x] : 1) for x < width.
   void (*classify_row)(const double* row, const uint8_t* mask, int64_t width, double level, uint8_t* bits);
   // Segments the cells between two classified rows emit (width - 1 cells).
