@@ -175,6 +175,14 @@ inline D log_of(D x) {
   return ed * D(0.6931471805599453) + (D(2.0) * s * p + ed * D(2.3190468138462996e-17));
 }
 
+// Every lane +0 or -0.
+inline bool all_zero(D v) {
+  const I64 nonzero = (I64)(v.v != 0.0);
+  int64_t any = 0;
+  for (int l = 0; l < kLanes; ++l) any |= nonzero[l];
+  return any == 0;
+}
+
 inline double hsum(D v) {
   double a[kLanes];
   v.store(a);
@@ -206,6 +214,7 @@ void glcm_sums(const double* P, int levels, bool moments, GlcmSums* out, double*
     int j = 0;
     for (; j + kLanes <= L; j += kLanes) {
       const D v = D::load(row + j);
+      if (all_zero(v)) continue;  // each sum below would add a zero, which leaves it as it is
       const D d = D(fi) - (jv0 + D(static_cast<double>(j)));
       const D d2 = d * d;
       con += v * d2;
@@ -248,8 +257,10 @@ void glcm_sums(const double* P, int levels, bool moments, GlcmSums* out, double*
       D acc(0.0);
       double acc_s = 0.0;
       int j = 0;
-      for (; j + kLanes <= L; j += kLanes)
-        acc += D::load(row + j) * ((jv0 + D(static_cast<double>(j))) - D(s.mean_j));
+      for (; j + kLanes <= L; j += kLanes) {
+        const D v = D::load(row + j);
+        if (!all_zero(v)) acc += v * ((jv0 + D(static_cast<double>(j))) - D(s.mean_j));
+      }
       for (; j < L; ++j) acc_s += row[j] * (j - s.mean_j);
       s.cov += (i - s.mean_i) * (hsum(acc) + acc_s);
     }
