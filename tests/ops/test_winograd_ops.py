@@ -154,7 +154,8 @@ def _training_block_runs_winograd_and_matches_eager(vf):
     torch.manual_seed(0)
     block = vnn.BasicBlock(64, 64).train()
     ref = copy.deepcopy(block)
-    x = torch.randn(4, 64, 10, 10, requires_grad=True)
+    x = torch.randn(2, 64, 64, 64, requires_grad=True)  # vf.TRAIN_WINOGRAD_MIN_POSITIONS output positions
+    assert 2 * 64 * 64 >= vf.TRAIN_WINOGRAD_MIN_POSITIONS
     calls = []
     orig = vf._WinogradConv3x3.apply
     try:
