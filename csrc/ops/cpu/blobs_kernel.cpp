@@ -20,7 +20,7 @@ namespace vision_ext {
 namespace blobs {
 namespace {
 
-using cpu::run_items;  // work sharing that never waits on a descheduled thread
+using cpu::run_items;  // work sharing: items claimed one at a time (work_sharing.h)
 
 // Below this many pixels a plane runs on one thread (a hand-off costs more than it saves).
 constexpr int64_t kParallelPixels = 64 * 64;
