@@ -75,3 +75,35 @@ def test_bad_input_names_the_argument():
         torch.ops.vision_ext.small_head_attention(q.double(), q.double(), q.double(), 1.0)
     with pytest.raises(RuntimeError, match="k and v must be"):
         torch.ops.vision_ext.small_head_attention(q, torch.randn(1, 2, 4, 8), torch.randn(1, 2, 5, 8), 1.0)
+
+
+@pytest.mark.parametrize("ours_faster", [True, False])
+def test_attention_takes_the_kernel_that_measured_faster(monkeypatch, ours_faster):
+    import vision_ext.nn as vnn
+    from vision_ext.nn import conv_choice
+
+    g = torch.Generator().manual_seed(5)
+    q, k, v = (torch.randn(1, 2, 24, 8, generator=g) for _ in range(3))
+    calls = {"ours": 0}
+    real = torch.ops.vision_ext.small_head_attention
+
+    class Counting:  # stands in for torch.ops.vision_ext in the wrapper, counting our kernel's calls
+        def small_head_attention(self, *a):
+            calls["ours"] += 1
+            return real(*a)
+
+    from vision_ext.ops import attention as A
+    monkeypatch.setattr(A, "_ops", Counting())
+    times = iter([1.0, 2.0, 1.0, 2.0] if ours_faster else [2.0, 1.0, 2.0, 1.0])  # ours, ATen, ours, ATen
+    monkeypatch.setattr(conv_choice, "_best_time", lambda fn: next(times))
+    previous = vnn.set_conv_autotune(True)
+    try:
+        with torch.no_grad():
+            for _ in range(2):  # measured once, followed after
+                torch.testing.assert_close(attention(q, k, v), F.scaled_dot_product_attention(q, k, v),
+                                           rtol=1e-5, atol=1e-5)
+        choice = [c for key, c in vnn.conv_choices().items() if key[0] == "small_head_attention"]
+        assert choice == [ours_faster]
+        assert calls["ours"] == (2 if ours_faster else 0)
+    finally:
+        vnn.set_conv_autotune(previous)

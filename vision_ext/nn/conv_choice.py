@@ -6,7 +6,8 @@ call at a new (kind, shapes, layout, threads, level) times both candidates on th
 the faster one serves every later call. ``VISION_EXT_CONV_AUTOTUNE=0`` (or
 ``set_conv_autotune(False)``) replaces the measurement by a fixed rule: Winograd for every eligible
 layer (fp32, 3x3 stride 1, >= 64 channels in and out). Under torch.compile a choice already
-measured is used; an unmeasured one follows the rule. Training always follows the rule: a measured
+measured is used; an unmeasured one follows the rule. `kernel_wins` is the same measurement for any
+pair of kernels (the small-head attention against ATen's, vision_ext/ops/attention.py). Training always follows the rule: a measured
 choice can differ between two processes, and a resumed run must equal an uninterrupted one bit for bit.
 """
 import os
@@ -45,7 +46,7 @@ def _machine() -> Tuple[int, str]:
 
 def _key(kind: str, x: torch.Tensor, conv: torch.nn.Module, residual) -> Tuple:
     return (kind, tuple(x.shape), x.is_contiguous(memory_format=torch.channels_last), conv.out_channels,
-            conv.padding[0], residual is not None) + _machine()
+            conv.padding[0], residual is not None)
 
 
 def _best_time(fn: Callable[[], object]) -> float:
@@ -58,21 +59,28 @@ def _best_time(fn: Callable[[], object]) -> float:
     return best
 
 
-def winograd_wins(kind: str, x: torch.Tensor, conv: torch.nn.Module, residual,
-                  winograd: Callable[[], object], onednn: Callable[[], object]) -> bool:
-    """Whether `winograd()` beats `onednn()` for this call's configuration (both compute the same conv on
-    the same inputs); measured on the first call with a new key, then cached."""
+def kernel_wins(key: Tuple, ours: Callable[[], object], peer: Callable[[], object]) -> bool:
+    """Whether `ours()` beats `peer()` (two kernels computing the same thing on the same inputs) for `key`,
+    extended by the thread count and CPU level; measured on the first call with a new key, then cached.
+    With autotuning off, or an unmeasured key under torch.compile: True (the fixed rule takes ours)."""
     if not _enabled:
         return True
-    key = _key(kind, x, conv, residual)
+    key = tuple(key) + _machine()
     choice = _choices.get(key)
     if choice is None:
         if torch.compiler.is_compiling():
             return True
         # Interleaved rounds, best of each, so a burst of load on a shared machine hits both alike.
-        w, d = [], []
+        o, p = [], []
         for _ in range(2):
-            w.append(_best_time(winograd))
-            d.append(_best_time(onednn))
-        choice = _choices[key] = min(w) < min(d)
+            o.append(_best_time(ours))
+            p.append(_best_time(peer))
+        choice = _choices[key] = min(o) < min(p)
     return choice
+
+
+def winograd_wins(kind: str, x: torch.Tensor, conv: torch.nn.Module, residual,
+                  winograd: Callable[[], object], onednn: Callable[[], object]) -> bool:
+    """Whether `winograd()` beats `onednn()` for this call's configuration (both compute the same conv on
+    the same inputs); measured on the first call with a new key, then cached."""
+    return kernel_wins(_key(kind, x, conv, residual), winograd, onednn)
