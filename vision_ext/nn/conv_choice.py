@@ -7,8 +7,9 @@ the faster one serves every later call. ``VISION_EXT_CONV_AUTOTUNE=0`` (or
 ``set_conv_autotune(False)``) replaces the measurement by a fixed rule: Winograd for every eligible
 layer (fp32, 3x3 stride 1, >= 64 channels in and out). Under torch.compile a choice already
 measured is used; an unmeasured one follows the rule. `kernel_wins` is the same measurement for any
-pair of kernels (the small-head attention against ATen's, vision_ext/ops/attention.py). Training always follows the rule: a measured
-choice can differ between two processes, and a resumed run must equal an uninterrupted one bit for bit.
+pair of kernels (the small-head attention against ATen's, vision_ext/ops/attention.py). Training
+always follows the rule: a measured choice can differ between two processes, and a resumed run must
+equal an uninterrupted one bit for bit.
 """
 import os
 import time

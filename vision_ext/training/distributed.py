@@ -70,10 +70,10 @@ def shutdown() -> None:
 
     DDP's C++ reducer holds a reference to the group. Were it the last one, freeing the wrapper
     would run ~ProcessGroupGloo while holding the GIL: that joins gloo's worker thread, which may
-    still need the GIL to free the tensor of the last all_reduce, and the process hangs (one
-    torchrun exit in three on a 2-core machine). Collected here, the reducer lets the group go
-    first, and destroy_process_group frees it through the Python binding, which drops the GIL.
+    still need the GIL to free the tensor of the last all_reduce, and the process hangs (2 of 12
+    torchrun exits on a 2-core machine). Collected here, the reducer lets the group go first, and
+    destroy_process_group frees it through the Python binding, which drops the GIL.
     """
-    gc.collect()  # a wrapper caught in a reference cycle still holds the reducer
     if dist.is_available() and dist.is_initialized():
+        gc.collect()  # a wrapper caught in a reference cycle still holds the reducer
         dist.destroy_process_group()

@@ -50,13 +50,10 @@ void glcm_cpu(const at::Tensor& img, int64_t h, int64_t w, const std::vector<Glc
   const bool u8 = img.scalar_type() == at::kByte;
   const auto& k = cpu::texture_kernels();
   cpu::parallel_chunks(0, b * K, kGrain, [&](int64_t i0, int64_t i1) {
-    // Kept per thread: a fresh 256 KiB vector per call is an mmap / munmap pair, and each munmap of
-    // a two-thread process stops the other core to flush its TLB (4 angles took as long at 2 threads
-    // as at 1).
-    thread_local std::vector<int32_t> hist;
+    std::vector<int32_t> hist(static_cast<size_t>(L * L));
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n = i / K, o = i % K;
-      hist.assign(static_cast<size_t>(L * L), 0);
+      std::fill(hist.begin(), hist.end(), 0);
       if (u8)
         k.glcm_count_u8(img.data_ptr<uint8_t>() + n * hw, static_cast<int>(h), static_cast<int>(w), offs[o],
                         static_cast<int>(L), hist.data());

@@ -69,7 +69,8 @@ inline double lbp_sample(const LbpRow& r, const LbpParams& p, int i, int x, doub
 // kLanes pixels [x, x + kLanes) of a row. default, uniform and var stay in lanes (the count of ones
 // and of neighbouring changes kept as the points go by); ror and nri_uniform finish per pixel.
 // kP > 0 is the point count fixed at compile time, so the points' loop unrolls and their samples
-// overlap (P = 8 took 2.2 ms for camera 512² on one Sapphire Rapids core as a loop); 0 reads p.points.
+// overlap (P = 8, camera 512², one Sapphire Rapids core: 1.26 ms as a loop, 0.96 ms unrolled);
+// 0 reads p.points.
 template <int kP>
 void lbp_block(const LbpRow& r, const LbpParams& p, int x, double* out, double* tex) {
   const int P = kP > 0 ? kP : p.points;
