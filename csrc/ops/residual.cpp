@@ -28,4 +28,7 @@ TORCH_LIBRARY_FRAGMENT(vision_ext, m) {
   m.def(
       "conv3x3_winograd(Tensor x, Tensor packed_weight, Tensor? bias, Tensor? residual, int padding, "
       "bool inner_relu, bool outer_relu) -> Tensor");
+  // The weight gradient (C_out, C_in, 3, 3) of a 3x3 stride-1 conv of x whose output gradient is
+  // grad_output, by Winograd F(4x4,3x3) (training's backward of conv3x3_winograd layers).
+  m.def("conv3x3_winograd_weight_grad(Tensor x, Tensor grad_output, int padding) -> Tensor");
 }

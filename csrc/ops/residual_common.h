@@ -243,7 +243,8 @@ inline std::vector<int64_t> check_conv(const char* op, const at::Tensor& x, cons
 //   B::Guard(x)                              device guard of x's device (a no-op on the CPU)
 //   B::epilogue(op, params, x)               the epilogue over params (x: the tensor it reads)
 //   B::bn_forward(call), B::bn_backward(call) the batch-norm kernels on a prepared call
-//   B::conv_bias_act, B::winograd_pack_weight, B::conv3x3_winograd   whole ops (the devices differ)
+//   B::conv_bias_act, B::winograd_pack_weight, B::conv3x3_winograd,
+//   B::conv3x3_winograd_weight_grad          whole ops (the devices differ)
 // The checks and buffers above run before B's kernels, so every device rejects the same inputs
 // with the same words.
 
@@ -287,6 +288,7 @@ void register_residual_ops(torch::Library& m) {
   m.impl("_bn_add_relu_backward", &bn_add_relu_backward_op<B>);
   m.impl("winograd_pack_weight", &B::winograd_pack_weight);
   m.impl("conv3x3_winograd", &B::conv3x3_winograd);
+  m.impl("conv3x3_winograd_weight_grad", &B::conv3x3_winograd_weight_grad);
 }
 
 }  // namespace vision_ext::residual

@@ -100,4 +100,46 @@ inline at::Tensor conv_generic(const at::Tensor& x_in, const at::Tensor& packed_
   return (outer_relu ? at::relu(out) : out).to(io);
 }
 
+// conv3x3_winograd_weight_grad's checks, shared by both paths: grad_output must be the output
+// gradient of a 3x3 stride-1 conv of x with this padding.
+inline void check_weight_grad_call(const at::Tensor& x, const at::Tensor& grad, int64_t padding) {
+  const char* op = "vision_ext::conv3x3_winograd_weight_grad";
+  residual::check_activation(op, "x", x);
+  residual::check_activation(op, "grad_output", grad);
+  TORCH_CHECK(padding >= 0, op, ": padding must be non-negative, got ", padding);
+  TORCH_CHECK(grad.scalar_type() == x.scalar_type() && grad.device() == x.device(), op,
+              ": grad_output must have x's dtype and device (", x.scalar_type(), ", ", x.device(), "), got ",
+              grad.scalar_type(), ", ", grad.device());
+  const int64_t ho = x.size(2) + 2 * padding - 2, wo = x.size(3) + 2 * padding - 2;
+  TORCH_CHECK(ho > 0 && wo > 0, op, ": input spatial size ", x.sizes().slice(2), " is too small for a 3x3 kernel "
+              "with padding ", padding);
+  TORCH_CHECK(grad.size(0) == x.size(0) && grad.size(2) == ho && grad.size(3) == wo, op,
+              ": grad_output must be (N, C_out, H + 2 padding - 2, W + 2 padding - 2) = (", x.size(0), ", C_out, ", ho,
+              ", ", wo, ") for x of shape ", x.sizes(), ", got ", grad.sizes());
+}
+
+// dW (C_out, C_in, 3, 3) = sum over tiles of G^T [(A dy A^T) . (B^T d B)] G through ATen ops (batched
+// GEMM over the 36 points), in the op maths type; the reference and CUDA path of the weight gradient.
+inline at::Tensor weight_grad_generic(const at::Tensor& x_in, const at::Tensor& grad_in, int64_t padding) {
+  check_weight_grad_call(x_in, grad_in, padding);
+  const at::ScalarType io = x_in.scalar_type(), acc = at::toOpMathType(io);
+  const at::Tensor x = x_in.to(acc), grad = grad_in.to(acc);
+  const int64_t n = x.size(0), c = x.size(1), k = grad.size(1), ho = grad.size(2), wo = grad.size(3);
+  const int64_t th = (ho + 3) / 4, tw = (wo + 3) / 4;
+  const auto opts = x.options();
+  const at::Tensor bt = transform_matrix<6, 6>(input_1d<double>, opts);
+  const at::Tensor a = transform_matrix<4, 6>(grad_output_1d<double>, opts);   // 6 x 4
+  const at::Tensor gt = transform_matrix<6, 3>(grad_weight_1d<double>, opts);  // 3 x 6
+  const at::Tensor xp = at::constant_pad_nd(x, {padding, tw * 4 + 2 - x.size(3) - padding, padding,
+                                                th * 4 + 2 - x.size(2) - padding});
+  const at::Tensor tiles = xp.unfold(2, 6, 4).unfold(3, 6, 4);                  // N, C, th, tw, 6, 6
+  const at::Tensor v = at::matmul(at::matmul(bt, tiles), bt.t())
+                           .permute({4, 5, 0, 2, 3, 1}).reshape({36, n * th * tw, c});
+  const at::Tensor gp = at::constant_pad_nd(grad, {0, tw * 4 - wo, 0, th * 4 - ho}).unfold(2, 4, 4).unfold(3, 4, 4);
+  const at::Tensor d = at::matmul(at::matmul(a, gp), a.t())                     // N, K, th, tw, 6, 6
+                           .permute({4, 5, 0, 2, 3, 1}).reshape({36, n * th * tw, k});
+  const at::Tensor m = at::bmm(d.transpose(1, 2), v).reshape({6, 6, k, c}).permute({2, 3, 0, 1});
+  return at::matmul(at::matmul(gt, m), gt.t()).to(io).contiguous();            // K, C, 3, 3
+}
+
 }  // namespace vision_ext::winograd

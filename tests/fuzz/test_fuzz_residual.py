@@ -121,6 +121,29 @@ def test_conv3x3_winograd_matches_conv2d(sandbox, data, c_out, padding, bias, in
           non_finite_inputs=special)
 
 
+@given(data=activations(max_c=6, max_hw=9, dtypes=(torch.float32, torch.float64)), c_out=st.integers(1, 6),
+       padding=st.integers(0, 2))
+def test_conv3x3_winograd_weight_grad_matches_convolution_backward(sandbox, data, c_out, padding):
+    from sandbox import OpError
+
+    x, _, dtype, special = data
+    out_hw = (x.shape[2] + 2 * padding - 2, x.shape[3] + 2 * padding - 2)
+    if min(out_hw) < 1:  # below the stencil: torch refuses, so must we
+        with pytest.raises(OpError) as err:
+            sandbox.call(R + "conv3x3_winograd_weight_grad", x, torch.randn(x.shape[0], c_out, 1, 1).to(dtype),
+                         padding)
+        assert err.value.type_name in ("RuntimeError", "ValueError"), err.value
+        return
+    dy = torch.randn(x.shape[0], c_out, *out_hw).to(dtype)
+    w0 = torch.zeros(c_out, x.shape[1], 3, 3, dtype=torch.float64)
+    ref = torch.ops.aten.convolution_backward(dy.double(), x.double(), w0, None, [1, 1], [padding, padding], [1, 1],
+                                              False, [0, 0], 1, [False, True, False])[1]
+    got = sandbox.call(R + "conv3x3_winograd_weight_grad", x, dy, padding)
+    # Each tap sums N * H_out * W_out products, through transforms that amplify rounding: tolerance
+    # scaled by the number of terms.
+    close(got, ref, dtype, scale=9 * x.shape[0] * out_hw[0] * out_hw[1], non_finite_inputs=special)
+
+
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 @pytest.mark.parametrize("seed", range(4))
 def test_winograd_half_precision_is_as_accurate_as_conv2d(dtype, seed):
@@ -150,6 +173,7 @@ BAD = [
     ("bn_add_relu", lambda x: (x, torch.ones(3), torch.zeros(3), None, -1.0), "eps"),
     ("winograd_pack_weight", lambda x: (torch.randn(4, 3, 5, 5),), "weight"),
     ("conv3x3_winograd", lambda x: (x, torch.randn(36, 2, 4)), ""),
+    ("conv3x3_winograd_weight_grad", lambda x: (x, torch.randn(2, 4, 5, 5), 1), "grad_output"),
 ]
 
 

@@ -2,6 +2,7 @@
 way, and replaced by the fixed rule when autotuning is off."""
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import vision_ext.nn as vnn
@@ -107,7 +108,10 @@ def test_training_follows_the_fixed_rule_and_keeps_gradients(monkeypatch, fresh_
     ref(xr).square().sum().backward()
     assert calls["n"] == 1 and vnn.conv_choices() == {}
     torch.testing.assert_close(x.grad, xr.grad, rtol=1e-4, atol=1e-4)
-    torch.testing.assert_close(conv.weight.grad, ref.weight.grad, rtol=1e-4, atol=1e-3)
+    # The weight gradient sums 8192 positions: judged against float64, relative to the whole gradient.
+    xd, wd = x.detach().double(), conv.weight.detach().double().requires_grad_()
+    F.conv2d(xd, wd, conv.bias.detach().double(), 1, 1).square().sum().backward()
+    assert ((conv.weight.grad.double() - wd.grad).norm() / wd.grad.norm()).item() < 1e-5
     # Fewer output positions: oneDNN (the per-step weight packs would cost more than they save).
     vf.conv_bias_act(torch.randn(2, 64, 8, 8, requires_grad=True), conv).sum().backward()
     assert calls["n"] == 1

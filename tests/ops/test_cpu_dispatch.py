@@ -68,3 +68,18 @@ def test_winograd_levels_agree(shape, layout):
         # The levels differ only where a fused multiply-add rounds once (the GEMM): fp32 tolerance.
         torch.testing.assert_close(y.double(), ref, rtol=1e-4, atol=1e-4, msg=f"level {level}")
         torch.testing.assert_close(y, outs["default"], rtol=1e-4, atol=1e-4, msg=f"level {level} vs default")
+
+
+@pytest.mark.parametrize("shape,k", [((2, 64, 13, 11), 69), ((1, 37, 6, 9), 42), ((3, 80, 4, 4), 85)])
+def test_winograd_weight_grad_levels_agree(shape, k):
+    n, c, h, w = shape
+    x, dy = torch.randn(n, c, h, w), torch.randn(n, k, h, w)
+    ref = torch.ops.aten.convolution_backward(dy.double(), x.double(), torch.zeros(k, c, 3, 3, dtype=torch.float64),
+                                              None, [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [False, True, False])[1]
+    outs = run_at_every_level(lambda: R.conv3x3_winograd_weight_grad(x, dy, 1))
+    for level, g in outs.items():
+        assert ((g.double() - ref).norm() / ref.norm()).item() < 1e-5, level
+    # Every element sums its tiles in the same order at every width; only the base level, without
+    # hardware FMA, rounds the GEMM's multiply-adds twice.
+    if "avx2" in outs and "avx512" in outs:
+        assert torch.equal(outs["avx2"], outs["avx512"])

@@ -1,8 +1,10 @@
 """Benchmark at a chosen CPU level, peers included: on an AVX-512 machine, `--cpu-capability avx2`
 shows what a user of an AVX2-only CPU sees. The caps must be in the environment before torch, oneDNN
 and OpenCV load, so the benchmark re-runs itself in a new process with them set."""
+import getpass
 import os
 import sys
+import tempfile
 
 # Environment that holds every library of the comparison to one level: ours, ATen's own kernels,
 # oneDNN (convolutions, matmuls) and OpenCV's dispatched kernels.
@@ -17,8 +19,15 @@ LEVELS = tuple(_CAPS)
 
 
 def level_environment(level: str) -> dict:
-    """os.environ plus the caps that hold ours and the peers to `level`."""
-    return dict(os.environ, VISION_EXT_CPU_CAPABILITY=level, **_CAPS[level])
+    """os.environ plus the caps that hold ours and the peers to `level`, and a torch.compile cache of
+    the level's own: inductor's on-disk cache does not key on ATEN_CPU_CAPABILITY, and with the cache an
+    avx512 run had filled, a torch.compile'd BasicBlock under ATEN_CPU_CAPABILITY=avx2 returned NaN
+    (torch 2.13; correct from an empty cache)."""
+    env = dict(os.environ, VISION_EXT_CPU_CAPABILITY=level, **_CAPS[level])
+    if "TORCHINDUCTOR_CACHE_DIR" not in os.environ:
+        cache = f"torchinductor_{getpass.getuser()}_{level}"
+        env["TORCHINDUCTOR_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), cache)
+    return env
 
 
 def reexec_at(level: str, argv) -> None:

@@ -79,8 +79,9 @@ def _use_winograd(x: torch.Tensor, conv: nn.Conv2d) -> bool:
 class _WinogradConv3x3(torch.autograd.Function):
     """A training-time 3x3 stride-1 conv on the CPU Winograd kernel, weights packed per call.
 
-    Grad-input is the same kind of conv (flipped, transposed kernel, padding 2 - p), so two of the
-    three convolutions of a training step run on Winograd; grad-weight stays on oneDNN.
+    Grad-input is the same kind of conv (flipped, transposed kernel, padding 2 - p), and grad-weight
+    is Winograd's transposed form (conv3x3_winograd_weight_grad), so all three convolutions of a
+    training step run on Winograd.
     """
 
     @staticmethod
@@ -102,19 +103,19 @@ class _WinogradConv3x3(torch.autograd.Function):
             flipped = ops.winograd_pack_weight(weight.flip(2, 3).transpose(0, 1))
             grad_x = ops.conv3x3_winograd(grad, flipped, None, None, 2 - p, False, False)
         if ctx.needs_input_grad[1]:
-            grad_w = torch.ops.aten.convolution_backward(grad, x, weight, None, [1, 1], [p, p], [1, 1], False,
-                                                         [0, 0], 1, [False, True, False])[1]
+            grad_w = ops.conv3x3_winograd_weight_grad(x, grad, p)
         if ctx.has_bias and ctx.needs_input_grad[2]:
             grad_b = grad.sum((0, 2, 3))
         return grad_x, grad_w, grad_b, None
 
 
 # Training packs the weights on every step, which only pays off over enough output positions
-# (N * H * W): resnet18-CIFAR train steps at 2 threads on a Sapphire Rapids, vs eager channels_last,
-# were x0.89 (batch 8) / x1.07 (batch 32) with Winograd in every eligible layer, x0.95 / x0.99 with
-# none, and x0.98 / x1.07 with this limit (the 32x32 layers only at batch 8). Shape-based, never
-# timed: a training run must take the same arithmetic every time it is resumed.
-TRAIN_WINOGRAD_MIN_POSITIONS = 8192
+# (N * H * W). resnet18-CIFAR train steps vs eager channels_last on a Zen 4 (avx512), once the weight
+# gradient ran on Winograd too, limit 8192 -> 2048: batch 32 x1.27 -> x1.36 (2 threads), x1.40 ->
+# x1.41 (1 thread); batch 8 x1.06 -> x1.12 / x1.07 -> x1.13; a limit of 512 was slower at batch 8
+# (x0.92 at 2 threads). Shape-based, never timed: a training run must take the same arithmetic every
+# time it is resumed.
+TRAIN_WINOGRAD_MIN_POSITIONS = 2048
 
 
 def _train_winograd(x: torch.Tensor, conv: nn.Conv2d) -> bool:

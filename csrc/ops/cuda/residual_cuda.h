@@ -30,6 +30,8 @@ struct Cuda {
   static at::Tensor conv3x3_winograd(const at::Tensor& x, const at::Tensor& packed,
                                      const std::optional<at::Tensor>& bias, const std::optional<at::Tensor>& residual,
                                      int64_t padding, bool inner_relu, bool outer_relu);
+  static at::Tensor conv3x3_winograd_weight_grad(const at::Tensor& x, const at::Tensor& grad_output,
+                                                 int64_t padding);
 };
 
 }  // namespace vision_ext::residual

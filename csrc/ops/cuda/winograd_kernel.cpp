@@ -1,4 +1,4 @@
-// CUDA: conv3x3_winograd and winograd_pack_weight through the device-generic ATen path (cuBLAS
+// CUDA: conv3x3_winograd, its weight gradient and winograd_pack_weight through the device-generic ATen path (cuBLAS
 // batched GEMM). fuse() keeps cuDNN for CUDA models; this makes the ops usable on every device.
 #include <c10/cuda/CUDAGuard.h>
 
@@ -24,6 +24,11 @@ at::Tensor Cuda::conv3x3_winograd(const at::Tensor& x, const at::Tensor& packed,
     b = bias->to(x.scalar_type());  // as the CPU kernel: a float64 bias must not promote the output
   }
   return winograd::conv_generic(x, packed, b, residual, padding, inner_relu, outer_relu);
+}
+
+at::Tensor Cuda::conv3x3_winograd_weight_grad(const at::Tensor& x, const at::Tensor& grad_output, int64_t padding) {
+  const Guard guard(x);
+  return winograd::weight_grad_generic(x, grad_output, padding);
 }
 
 }  // namespace vision_ext::residual

@@ -12,6 +12,8 @@ namespace vision_ext::cpu::VE_CPU_NS {
 namespace {
 
 using vision_ext::epilogue_value;
+using vision_ext::winograd::grad_output_2d;
+using vision_ext::winograd::grad_weight_2d;
 using vision_ext::winograd::input_2d;
 using vision_ext::winograd::output_2d;
 
@@ -82,15 +84,14 @@ inline TilePosition position(const WinogradTileGrid& g, int64_t t) {
 }
 
 // The 36 input pixels (NHWC channel vectors) of tile t; `zeros` stands in outside the image.
-void tile_sources(const WinogradProblem& p, int64_t t, const float** src) {
-  const WinogradTileGrid& g = p.g;
+void tile_sources(const float* x, const WinogradTileGrid& g, const float* zeros, int64_t t, const float** src) {
   const TilePosition at = position(g, t);
   for (int row = 0; row < 6; ++row) {
     const int64_t y = at.ty * 4 - g.padding + row;
     for (int col = 0; col < 6; ++col) {
       const int64_t xx = at.tx * 4 - g.padding + col;
       src[row * 6 + col] =
-          (y >= 0 && y < g.h && xx >= 0 && xx < g.w) ? p.x + ((at.img * g.h + y) * g.w + xx) * g.c : p.zeros;
+          (y >= 0 && y < g.h && xx >= 0 && xx < g.w) ? x + ((at.img * g.h + y) * g.w + xx) * g.c : zeros;
     }
   }
 }
@@ -105,12 +106,13 @@ inline void input_lanes(const float* const* src, int64_t c, float* v, int64_t pl
 }
 
 // One tile's 36 planes at v[q * plane_stride], for all channels.
-void input_transform_one(const WinogradProblem& p, int64_t t, float* v, int64_t plane_stride) {
+void input_transform_one(const float* x, const WinogradTileGrid& g, const float* zeros, int64_t t, float* v,
+                         int64_t plane_stride) {
   const float* src[36];
-  tile_sources(p, t, src);
+  tile_sources(x, g, zeros, t, src);
   int64_t c = 0;
-  for (; c + kLanes <= p.g.c; c += kLanes) input_lanes<FloatVec>(src, c, v, plane_stride);
-  for (; c < p.g.c; ++c) input_lanes<float>(src, c, v, plane_stride);
+  for (; c + kLanes <= g.c; c += kLanes) input_lanes<FloatVec>(src, c, v, plane_stride);
+  for (; c < g.c; ++c) input_lanes<float>(src, c, v, plane_stride);
 }
 
 struct OutputTile {
@@ -155,15 +157,138 @@ void run_items(const WinogradProblem& p, const WinogradSplit& s, int64_t i0, int
     const int64_t t0 = blk * nb_max, nb = min64(nb_max, p.g.tiles() - t0);
     const int64_t vs = winograd_padded_plane(nb * C), ms = winograd_padded_plane(nb * K);
     if (transformed != blk)
-      for (int64_t j = 0; j < nb; ++j) input_transform_one(p, t0 + j, v + j * C, vs);
+      for (int64_t j = 0; j < nb; ++j) input_transform_one(p.x, p.g, p.zeros, t0 + j, v + j * C, vs);
     transformed = blk;
     for (int64_t q = 0; q < 36; ++q) plane_gemm(v + q * vs, nb, C, p.u + q * C * K, K, k0, k1, m + q * ms);
     for (int64_t j = 0; j < nb; ++j) output_transform_one(p, m + j * K + k0, ms, t0 + j, k0, k1);
   }
 }
 
+// ---- weight gradient: M[q] (K x C) = sum over tiles of D[q]^T . V[q], then dW = G^T M G -----------
+// The same register tile as the forward GEMM, accumulated over the block's tiles instead of the
+// input channels: rows are output channels (broadcast from D), columns input channels (vectors of V).
+// Every element of M sums its tiles in tile order at every level, so avx2 and avx512 agree bitwise.
+template <int R, int NV>
+inline void grad_register_tile(const float* d, int64_t K, const float* v, int64_t C, int64_t nb, bool accumulate,
+                               float* m) {
+  FloatVec acc[R][NV];
+  for (int r = 0; r < R; ++r)
+    for (int i = 0; i < NV; ++i) acc[r][i] = accumulate ? FloatVec::load(m + r * C + kLanes * i) : FloatVec(0.f);
+  for (int64_t t = 0; t < nb; ++t) {
+    FloatVec b[NV];
+    for (int i = 0; i < NV; ++i) b[i] = FloatVec::load(v + t * C + kLanes * i);
+    for (int r = 0; r < R; ++r) {
+      const FloatVec a(d[t * K + r]);
+      for (int i = 0; i < NV; ++i) acc[r][i] = mul_add(a, b[i], acc[r][i]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int i = 0; i < NV; ++i) acc[r][i].store(m + r * C + kLanes * i);
+}
+
+template <int NV>
+inline void grad_row_sweep(const float* d, int64_t K, const float* v, int64_t C, int64_t nb, int64_t k0, int64_t k1,
+                           bool acc, float* m) {
+  int64_t k = k0;
+  for (; k + kRows <= k1; k += kRows) grad_register_tile<kRows, NV>(d + k, K, v, C, nb, acc, m + k * C);
+  switch (k1 - k) {
+    case 5: grad_register_tile<5, NV>(d + k, K, v, C, nb, acc, m + k * C); break;
+    case 4: grad_register_tile<4, NV>(d + k, K, v, C, nb, acc, m + k * C); break;
+    case 3: grad_register_tile<3, NV>(d + k, K, v, C, nb, acc, m + k * C); break;
+    case 2: grad_register_tile<2, NV>(d + k, K, v, C, nb, acc, m + k * C); break;
+    case 1: grad_register_tile<1, NV>(d + k, K, v, C, nb, acc, m + k * C); break;
+    default: break;
+  }
+}
+
+// Rows [k0, k1) of m (K x C) = (accumulate ? m : 0) + d^T . v for one plane: d is nb x K, v is nb x C
+// (tile-major rows).
+void weight_grad_plane(const float* d, const float* v, int64_t K, int64_t C, int64_t nb, int64_t k0, int64_t k1,
+                       bool accumulate, float* m) {
+  int64_t c = 0;
+  for (; c + kCols * kLanes <= C; c += kCols * kLanes)
+    grad_row_sweep<kCols>(d, K, v + c, C, nb, k0, k1, accumulate, m + c);
+  for (; c + kLanes <= C; c += kLanes) grad_row_sweep<1>(d, K, v + c, C, nb, k0, k1, accumulate, m + c);
+  for (; c < C; ++c)
+    for (int64_t k = k0; k < k1; ++k) {
+      float s = accumulate ? m[k * C + c] : 0.f;
+      for (int64_t t = 0; t < nb; ++t) s = mul_add(d[t * K + k], v[t * C + c], s);
+      m[k * C + c] = s;
+    }
+}
+
+// The 16 output-gradient pixels (NHWC channel vectors) of tile t; `zeros` past the output's edge.
+void grad_sources(const WinogradGradProblem& p, int64_t t, const float** src) {
+  const TilePosition at = position(p.g, t);
+  for (int row = 0; row < 4; ++row) {
+    const int64_t y = at.ty * 4 + row;
+    for (int col = 0; col < 4; ++col) {
+      const int64_t xx = at.tx * 4 + col;
+      src[row * 4 + col] = (y < p.ho && xx < p.wo) ? p.dy + ((at.img * p.ho + y) * p.wo + xx) * p.K : p.zeros;
+    }
+  }
+}
+
+// D[q][k .. k+lanes) = (A dy A^T)[q] for one tile's channel group.
+template <typename T>
+inline void grad_lanes(const float* const* src, int64_t k, float* d, int64_t plane_stride) {
+  T g[16], o[36];
+  for (int i = 0; i < 16; ++i) g[i] = load_lanes(src[i] + k, T{});
+  grad_output_2d(g, o);
+  for (int i = 0; i < 36; ++i) store_lanes(o[i], d + i * plane_stride + k);
+}
+
+void grad_transform_one(const WinogradGradProblem& p, int64_t t, float* d, int64_t plane_stride) {
+  const float* src[16];
+  grad_sources(p, t, src);
+  int64_t k = 0;
+  for (; k + kLanes <= p.K; k += kLanes) grad_lanes<FloatVec>(src, k, d, plane_stride);
+  for (; k < p.K; ++k) grad_lanes<float>(src, k, d, plane_stride);
+}
+
+// Tiles [t0, t0 + nt) as rows 0 .. nt of the transformed planes: v (36 planes of nt x C, plane stride vs)
+// and d (nt x K, stride ds).
+void weight_grad_transform(const WinogradGradProblem& p, int64_t t0, int64_t nt, float* v, int64_t vs, float* d,
+                           int64_t ds) {
+  for (int64_t j = 0; j < nt; ++j) {
+    input_transform_one(p.x, p.g, p.zeros, t0 + j, v + j * p.g.c, vs);
+    grad_transform_one(p, t0 + j, d + j * p.K, ds);
+  }
+}
+
+// dw[k][c] (3x3 taps) = G^T (sum over the parts of M[q][k][c]) G for output channels [k0, k1).
+template <typename T>
+inline void grad_output_lanes(const float* m, int64_t parts, int64_t part_stride, int64_t plane, float* taps) {
+  T mm[36], g[9];
+  for (int q = 0; q < 36; ++q) {
+    T s = load_lanes(m + q * plane, T{});
+    for (int64_t j = 1; j < parts; ++j) s = s + load_lanes(m + j * part_stride + q * plane, T{});
+    mm[q] = s;
+  }
+  grad_weight_2d(mm, g);
+  for (int i = 0; i < 9; ++i) store_lanes(g[i], taps + i * kLanes);
+}
+
+void weight_grad_output(const float* m, int64_t parts, int64_t K, int64_t C, int64_t k0, int64_t k1, float* dw) {
+  const int64_t plane = K * C, part_stride = 36 * plane;
+  float taps[9 * kLanes];
+  for (int64_t k = k0; k < k1; ++k) {
+    int64_t c = 0;
+    for (; c + kLanes <= C; c += kLanes) {
+      grad_output_lanes<FloatVec>(m + k * C + c, parts, part_stride, plane, taps);
+      for (int l = 0; l < kLanes; ++l)
+        for (int i = 0; i < 9; ++i) dw[(k * C + c + l) * 9 + i] = taps[i * kLanes + l];
+    }
+    for (; c < C; ++c) {
+      grad_output_lanes<float>(m + k * C + c, parts, part_stride, plane, taps);
+      for (int i = 0; i < 9; ++i) dw[(k * C + c) * 9 + i] = taps[i * kLanes];
+    }
+  }
+}
+
 }  // namespace
 
-extern const WinogradKernels winograd = {&run_items};
+extern const WinogradKernels winograd = {&run_items, &weight_grad_transform, &weight_grad_plane,
+                                         &weight_grad_output};
 
 }  // namespace vision_ext::cpu::VE_CPU_NS
