@@ -68,64 +68,47 @@ VE_HD void grad_weight_1d(const T* m, T* g) {
   g[2] = s34 / T(6) - s12 / T(6) + m[5];
 }
 
-// 6x6 tile d (row-major) -> B^T d B (row-major).
+// Every 2-D transform is separable: the 1-D factor on each column of the In x In tile (row-major),
+// then on each row of the Out x In intermediate, giving Out x Out (row-major).
+template <int In, int Out, typename T, typename Fn1d>
+VE_HD void separable_2d(Fn1d fn_1d, const T* in, T* out) {
+  T tmp[Out * In], col[In], res[Out];
+  for (int x = 0; x < In; ++x) {
+    for (int r = 0; r < In; ++r) col[r] = in[r * In + x];
+    fn_1d(col, res);
+    for (int r = 0; r < Out; ++r) tmp[r * In + x] = res[r];
+  }
+  for (int r = 0; r < Out; ++r) fn_1d(tmp + r * In, out + r * Out);
+}
+
+// 6x6 tile d -> B^T d B.
 template <typename T>
 VE_HD void input_2d(const T* d, T* v) {
-  T tmp[36], col[6], out[6];
-  for (int x = 0; x < 6; ++x) {  // columns: B^T d
-    for (int y = 0; y < 6; ++y) col[y] = d[y * 6 + x];
-    input_1d(col, out);
-    for (int y = 0; y < 6; ++y) tmp[y * 6 + x] = out[y];
-  }
-  for (int y = 0; y < 6; ++y) input_1d(tmp + y * 6, v + y * 6);  // rows: (B^T d) B
+  separable_2d<kTile, kTile>([](const T* a, T* b) { input_1d(a, b); }, d, v);
 }
 
 // 6x6 transformed product m -> 4x4 output tile A^T m A.
 template <typename T>
 VE_HD void output_2d(const T* m, T* y) {
-  T tmp[24], col[6], out[4];
-  for (int x = 0; x < 6; ++x) {
-    for (int r = 0; r < 6; ++r) col[r] = m[r * 6 + x];
-    output_1d(col, out);
-    for (int r = 0; r < 4; ++r) tmp[r * 6 + x] = out[r];
-  }
-  for (int r = 0; r < 4; ++r) output_1d(tmp + r * 6, y + r * 4);
+  separable_2d<kTile, kOut>([](const T* a, T* b) { output_1d(a, b); }, m, y);
 }
 
 // 3x3 kernel g -> 6x6 G g G^T.
 template <typename T>
 VE_HD void weight_2d(const T* g, T* u) {
-  T tmp[18], col[3], out[6];
-  for (int x = 0; x < 3; ++x) {
-    for (int r = 0; r < 3; ++r) col[r] = g[r * 3 + x];
-    weight_1d(col, out);
-    for (int r = 0; r < 6; ++r) tmp[r * 3 + x] = out[r];
-  }
-  for (int r = 0; r < 6; ++r) weight_1d(tmp + r * 3, u + r * 6);
+  separable_2d<3, kTile>([](const T* a, T* b) { weight_1d(a, b); }, g, u);
 }
 
-// 4x4 output-gradient tile (row-major) -> 6x6 A dy A^T.
+// 4x4 output-gradient tile -> 6x6 A dy A^T.
 template <typename T>
 VE_HD void grad_output_2d(const T* dy, T* o) {
-  T tmp[24], col[4], out[6];
-  for (int x = 0; x < 4; ++x) {
-    for (int r = 0; r < 4; ++r) col[r] = dy[r * 4 + x];
-    grad_output_1d(col, out);
-    for (int r = 0; r < 6; ++r) tmp[r * 4 + x] = out[r];
-  }
-  for (int r = 0; r < 6; ++r) grad_output_1d(tmp + r * 4, o + r * 6);
+  separable_2d<kOut, kTile>([](const T* a, T* b) { grad_output_1d(a, b); }, dy, o);
 }
 
 // 6x6 summed product m -> 3x3 weight gradient G^T m G.
 template <typename T>
 VE_HD void grad_weight_2d(const T* m, T* g) {
-  T tmp[18], col[6], out[3];
-  for (int x = 0; x < 6; ++x) {
-    for (int r = 0; r < 6; ++r) col[r] = m[r * 6 + x];
-    grad_weight_1d(col, out);
-    for (int r = 0; r < 3; ++r) tmp[r * 6 + x] = out[r];
-  }
-  for (int r = 0; r < 3; ++r) grad_weight_1d(tmp + r * 6, g + r * 3);
+  separable_2d<kTile, 3>([](const T* a, T* b) { grad_weight_1d(a, b); }, m, g);
 }
 
 }  // namespace vision_ext::winograd
