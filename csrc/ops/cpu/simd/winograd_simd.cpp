@@ -44,12 +44,13 @@ struct GemmOperands {
 constexpr int kRows = 6;
 constexpr int kCols = kVectorRegisters >= 32 ? 4 : 2;
 
-// R rows x (kLanes * NV) columns of m, accumulated in registers over the inner index.
+// Element (r, i) of a, by its layout.
 template <bool kTransposedA>
 inline float a_at(const GemmOperands& g, int64_t r, int64_t i) {
   return kTransposedA ? g.a[i * g.a_ld + r] : g.a[r * g.a_ld + i];
 }
 
+// R rows x (kLanes * NV) columns of m, accumulated in registers over the inner index.
 template <bool kTransposedA, int R, int NV>
 inline void register_tile(const GemmOperands& g) {
   FloatVec acc[R][NV];
