@@ -1,9 +1,10 @@
 // Attention for small heads (head_dim 8 or 16, the U-Net's first stages), compiled once per level.
 // ATen's flash kernel runs such heads as GEMMs of depth 8 through score tiles in memory; here one
 // query row's scores stay in an L1 buffer: pass 1 takes q . k for 16 keys at a time (d broadcast
-// FMAs over the transposed keys), pass 2 takes exp(s - max) (vision_ext/group_norm.h's gn_exp) and
-// accumulates p * v per head_dim lane. Sums run in 16 lanes whatever the level (simd/wide.h), so
-// avx2 and avx512 give the same bits.
+// FMAs over the transposed keys), in log2 units (q is pre-scaled by scale * log2(e)), pass 2 takes
+// 2^(s - max) (exp2_nonpositive below) and accumulates p * v per head_dim lane. Sums run in 16 lanes
+// whatever the level (simd/wide.h) and every FMA is mul_add, so avx2 and avx512 give the same bits
+// (the default level, without FMA, rounds twice where they round once).
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -28,6 +29,25 @@ VE_WIDE W max16(W a, W b) {
   return wide_map(a, b, [](auto x, auto y) { return x > y ? x : y; });
 }
 
+// 2^x for the softmax's x = s - max <= 0: x = n + f with n = round(x), f in [-0.5, 0.5], 2^f by a
+// degree-5 polynomial fitted to 2^f's relative error (2.2e-7 at most, ~2 ulp, in fp32 Horner), 2^n
+// put into the exponent. 12 operations per vector where gn_exp's accurate e^x takes ~30 (it must
+// match CUDA bit for bit; this kernel is CPU-only). x below -126 (a padding key's -inf included)
+// gives 2^-126, nothing next to the row's sum of at least 1; NaN passes through.
+VE_WIDE W exp2_nonpositive(W x) {
+  x = wide_map(x, W(-126.0f), [](auto a, auto lo) { return a < lo ? lo : a; });  // NaN compares false
+  const W magic(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer, to nearest
+  const W t = x + magic;
+  const W f = x - (t - magic);
+  W p(1.3276466634124517e-3f);
+  p = fma16(p, f, W(9.675541892647743e-3f));
+  p = fma16(p, f, W(5.550713464617729e-2f));
+  p = fma16(p, f, W(0.24022120237350464f));
+  p = fma16(p, f, W(0.6931469440460205f));
+  p = fma16(p, f, W(1.0000001192092896f));
+  return p * gn_pow2_of_rounded(t);
+}
+
 inline float sum_lanes(W a) {
   float s = 0.0f;
   for (int i = 0; i < W::kLanes; ++i) s += a.get(i);  // fixed order: the same bits at every level
@@ -40,8 +60,9 @@ void rows_d(const AttentionHead& h, int64_t r0, int64_t r1, float* s) {
   const float ninf = -std::numeric_limits<float>::infinity();
   for (int64_t i = r0; i < r1; ++i) {
     const float* qi = h.q + i * h.q_row;
+    const float log2_scale = h.scale * 1.44269504088896341f;  // scores in log2 units: 2^s = e^(s ln 2)
     W q[D];
-    for (int d = 0; d < D; ++d) q[d] = W(qi[d] * h.scale);
+    for (int d = 0; d < D; ++d) q[d] = W(qi[d] * log2_scale);
     for (int64_t j = 0; j < h.mp; j += B) {
       W acc = W(0.0f);
       for (int d = 0; d < D; ++d) acc = fma16(q[d], W::load(h.kt + d * h.mp + j), acc);
@@ -56,7 +77,7 @@ void rows_d(const AttentionHead& h, int64_t r0, int64_t r1, float* s) {
     W sum(0.0f), o[D];
     for (int d = 0; d < D; ++d) o[d] = W(0.0f);
     for (int64_t j = 0; j < h.mp; j += B) {
-      const W p = vision_ext::gn_exp(W::load(s + j) - wm);
+      const W p = exp2_nonpositive(W::load(s + j) - wm);
       sum += p;
       for (int d = 0; d < D; ++d) o[d] = fma16(p, W::load(h.vt + d * h.mp + j), o[d]);
     }
