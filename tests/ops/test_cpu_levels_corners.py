@@ -1,7 +1,8 @@
 """The corner family at every CPU level this machine runs (default / avx2 / avx512): each op gives
 the same bits at every level, and OpenCV's answer (uint8 and float inputs, odd sizes, tiny
 images). Also the two good_features_to_track regressions of issue 15: an infinite or huge
-min_distance, and even windows on natural images (corners on row / column 1)."""
+min_distance, and even windows on natural images (corners on row / column 1); and its selection rule
+with NaN responses, against a NumPy statement of the rule on our own response plane."""
 import cv2
 import numpy as np
 import pytest
@@ -152,3 +153,45 @@ def test_gftt_nan_min_distance_is_a_clear_error():
     img = torch.randint(0, 256, (12, 12), dtype=torch.uint8)
     with pytest.raises(RuntimeError, match="min_distance must be a number >= 0"):
         ops.good_features_to_track(img, 100, 0.01, float("nan"), 3, 3, False, 0.04, None)
+
+
+def _gftt_rule(resp, max_corners, quality, min_distance):
+    """keypoints_cpu.h's selection rule in NumPy, on a response plane: the threshold from the scan
+    "m = resp[0], then any greater value" (NaN after the first never wins), interior pixels > the
+    threshold that no 8-neighbour beats (a NaN neighbour never beats), best first (ties: larger raster
+    index first), greedy minimum distance."""
+    flat = resp.ravel()
+    top = flat[0] if np.isnan(flat[0]) else np.nanmax(flat)
+    thr = np.float32(top * np.float64(quality)) if resp.dtype == np.float32 else top * quality
+    h, w = resp.shape
+    cand = []
+    for y in range(1, h - 1):
+        for x in range(1, w - 1):
+            v = resp[y, x]
+            if v > thr and not (resp[y - 1:y + 2, x - 1:x + 2] > v).any():
+                cand.append((-v, -(y * w + x), x, y))
+    kept = []
+    for _, _, x, y in sorted(cand):
+        if all((x - a) ** 2 + (y - b) ** 2 >= min_distance ** 2 for a, b in kept):
+            kept.append((x, y))
+            if len(kept) == max_corners:
+                break
+    return np.array(kept, np.float32).reshape(-1, 2)
+
+
+@pytest.mark.parametrize("nan_at", [(20, 30), (6, 40), (0, 0)])
+def test_gftt_with_nan_responses_follows_its_rule_at_every_level(nan_at):
+    # A NaN pixel makes NaN responses around it: the vector candidate test must compare exactly as
+    # the rule does (NaN neighbours never beat a value), and the threshold scan skip NaN after resp[0]
+    # (a NaN at (0, 0) makes resp[0] NaN: no corners at all).
+    img = _image((45, 70), "float32", 3).copy()
+    img[nan_at] = np.nan
+    t = torch.from_numpy(img)
+    xy, _, cnt = _same_at_every_level(lambda: ops.good_features_to_track(t, 500, 1e-5, 1.0, 3, 3, False, 0.04, None))
+    resp = vision_ext.features.min_eigen_response(t, block_size=3, ksize=3).numpy()
+    resp = resp.reshape(resp.shape[-2:])
+    ref = _gftt_rule(resp, 500, 1e-5, 1.0)
+    np.testing.assert_array_equal(xy[0, :int(cnt[0])].numpy(), ref)
+    nan = np.isnan(resp)
+    beside_nan = sum(bool(nan[y - 1:y + 2, x - 1:x + 2].any()) for x, y in ref.astype(int))
+    assert beside_nan > 0 if nan_at != (0, 0) else len(ref) == 0  # the case the rule is about is exercised

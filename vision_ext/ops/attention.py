@@ -33,14 +33,14 @@ def small_head_eligible(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> bo
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale: Optional[float] = None) -> torch.Tensor:
     """F.scaled_dot_product_attention(q, k, v, scale=scale) (no mask, no dropout), [B, H, tokens, head_dim];
     on our kernel where small_head_eligible and it measured faster (vision_ext.nn.conv_choice.kernel_wins;
-    VISION_EXT_CONV_AUTOTUNE=0 always takes it), with ~1e-7 relative difference from ATen's."""
+    VISION_EXT_CONV_AUTOTUNE=0 always takes it), with a few 1e-7 relative difference from ATen's."""
     if small_head_eligible(q, k, v):
         from vision_ext.nn.conv_choice import kernel_wins
 
         s = q.shape[-1] ** -0.5 if scale is None else float(scale)
         ours = lambda: _ops.small_head_attention(q, k, v, s)  # noqa: E731
-        # Measured per shape, thread count and CPU level: on a Zen 4 ours is the faster, on a Sapphire
-        # Rapids core ATen's flash kernel was (x0.57-0.90 ours).
+        # Measured per shape, thread count and CPU level: which wins differs between CPUs and shapes (on a
+        # Sapphire Rapids core ours wins at head_dim 8, ATen's flash kernel at 256 keys of head_dim 16).
         if kernel_wins(("small_head_attention", tuple(q.shape), tuple(k.shape)), ours,
                        lambda: F.scaled_dot_product_attention(q, k, v, scale=scale)):
             return ours()

@@ -108,12 +108,20 @@ void fast_plane(const uint8_t* img, int h, int w, int t, bool nonmax, PointList<
 template <typename S>
 void gftt_select_plane(const S* resp, const uint8_t* mask, int h, int w, int64_t max_corners, double quality,
                        double min_distance, PointList<S>& out) {
-  bool any = false;
+  const long long n = static_cast<long long>(h) * w;
   S maxv = S(0);
-  for (long long i = 0; i < static_cast<long long>(h) * w; ++i) {
-    if (mask && !mask[i]) continue;
-    if (!any || resp[i] > maxv) maxv = resp[i];
-    any = true;
+  if (!mask && n > 0) {
+    if constexpr (sizeof(S) == sizeof(float))
+      maxv = cpu::corners_kernels().running_max_f32(resp, n);
+    else
+      maxv = cpu::corners_kernels().running_max_f64(resp, n);
+  } else {
+    bool any = false;  // the same scan over the masked-in values
+    for (long long i = 0; i < n; ++i) {
+      if (mask && !mask[i]) continue;
+      if (!any || resp[i] > maxv) maxv = resp[i];
+      any = true;
+    }
   }
   const S thr = static_cast<S>(static_cast<double>(maxv) * quality);
   auto tz = [&](long long i) { return resp[i] > thr ? resp[i] : S(0); };

@@ -9,7 +9,6 @@
 // (vision_ext/fast.h, fast_class_has_arc). The scalar maths of fast.h serves narrow rows.
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 
 #include "corner_lane_ops.h"
 #include "corner_response_rows.h"
@@ -169,26 +168,45 @@ int gftt_row(const S* row, int w, S thr, int32_t* cols) {
   const std::ptrdiff_t W = w;
   int count = 0;
   std::ptrdiff_t x = 1;
-  const V t(thr);
+  const V t(thr), one(S(1)), zero(S(0));
   for (; x + L <= W - 1; x += L) {
-    const V v = V::load(row + x);
-    V m = vmax(V::load(row + x - 1), V::load(row + x + 1));
+    // gftt_is_candidate for L pixels at once, comparison for comparison (a NaN neighbour never
+    // beats v, a NaN v is never a candidate), so its lanes need no scalar recheck.
+    const auto v = V::load(row + x).v;
     const S* up = row - W + x;
     const S* dn = row + W + x;
-    m = vmax(m, vmax(V::load(up), vmax(V::load(up - 1), V::load(up + 1))));
-    m = vmax(m, vmax(V::load(dn), vmax(V::load(dn - 1), V::load(dn + 1))));
-    const auto hit = (v.v > t.v) & (v.v >= m.v);  // all-ones lanes
-    uint64_t words[sizeof(hit) / 8];
-    std::memcpy(words, &hit, sizeof(hit));
-    uint64_t any = 0;
-    for (uint64_t word : words) any |= word;
-    if (!any) continue;
-    for (int i = 0; i < L; ++i)
-      if (gftt_is_candidate(row, x + i, W, thr)) cols[count++] = static_cast<int32_t>(x + i);
+    const auto beaten = (V::load(row + x - 1).v > v) | (V::load(row + x + 1).v > v) | (V::load(up - 1).v > v) |
+                        (V::load(up).v > v) | (V::load(up + 1).v > v) | (V::load(dn - 1).v > v) |
+                        (V::load(dn).v > v) | (V::load(dn + 1).v > v);
+    const auto hit = (v > t.v) & ~beaten;  // all-ones lanes
+    for (unsigned bits = lane_bits_detail::positive(hit ? one.v : zero.v); bits; bits &= bits - 1)
+      cols[count++] = static_cast<int32_t>(x + __builtin_ctz(bits));
   }
   for (; x < W - 1; ++x)
     if (gftt_is_candidate(row, x, W, thr)) cols[count++] = static_cast<int32_t>(x);
   return count;
+}
+
+// Per-lane running maxima, then across the lanes: "greater replaces" skips NaN wherever it comes
+// after the start, and starting every lane at p[0] keeps a NaN p[0] as the result, as the scan does.
+template <typename S>
+S running_max(const S* p, int64_t n) {
+  using V = NativeVec<S>;
+  constexpr int L = V::kLanes;
+  auto greater = [](auto a, auto b) { return a > b ? a : b; };  // b unless a > b
+  V m0(p[0]), m1(p[0]), m2(p[0]), m3(p[0]);  // four chains hide the compare-select latency
+  int64_t i = 1;
+  for (; i + 4 * L <= n; i += 4 * L) {
+    m0 = V(greater(V::load(p + i).v, m0.v));
+    m1 = V(greater(V::load(p + i + L).v, m1.v));
+    m2 = V(greater(V::load(p + i + 2 * L).v, m2.v));
+    m3 = V(greater(V::load(p + i + 3 * L).v, m3.v));
+  }
+  m0 = V(greater(m0.v, V(greater(m1.v, V(greater(m2.v, m3.v)).v)).v));
+  S m = p[0];
+  for (int l = 0; l < L; ++l) m = m0.v[l] > m ? m0.v[l] : m;
+  for (; i < n; ++i) m = p[i] > m ? p[i] : m;
+  return m;
 }
 
 }  // namespace
@@ -199,6 +217,8 @@ extern const CornerKernels corners = {
     &corner_rows::response_rows<double, double>,
     &gftt_row<float>,
     &gftt_row<double>,
+    &running_max<float>,
+    &running_max<double>,
     &fast_row,
 };
 

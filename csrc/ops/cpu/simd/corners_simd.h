@@ -29,16 +29,20 @@ struct CornerKernels {
   CornerResponseRows<uint8_t, float> response_u8;
   CornerResponseRows<float, float> response_f32;
   CornerResponseRows<double, double> response_f64;
-  // FAST corners of one tested row (row points at its column 0, `stride` bytes between rows,
-  // rows row - 3 * stride .. row + 3 * stride readable, width >= 7): their columns in raster
-  // order into cols (room for width), their count returned; with `scores` each corner's score
-  // goes to score[x], other entries are left as they are. n: circle size 16, 12 or 8.
   // good_features_to_track's candidates on interior row `row` of a response plane `width` wide
   // (rows row - width and row + width readable): columns x in [1, width - 1) whose value is
   // > thr and >= its 8 neighbours (OpenCV's threshold + 3x3 dilation test, for thr >= 0), in
   // order into cols (room for width); their count returned.
   int (*gftt_row_f32)(const float* row, int width, float thr, int32_t* cols);
   int (*gftt_row_f64)(const double* row, int width, double thr, int32_t* cols);
+  // The result of the scan "m = p[0]; then m = p[i] whenever p[i] > m" over p[0..n), n >= 1: the
+  // largest value, NaNs after p[0] skipped (good_features_to_track's quality threshold).
+  float (*running_max_f32)(const float* p, int64_t n);
+  double (*running_max_f64)(const double* p, int64_t n);
+  // FAST corners of one tested row (row points at its column 0, `stride` bytes between rows,
+  // rows row - 3 * stride .. row + 3 * stride readable, width >= 7): their columns in raster
+  // order into cols (room for width), their count returned; with `scores` each corner's score
+  // goes to score[x], other entries are left as they are. n: circle size 16, 12 or 8.
   int (*fast_row)(int n, const uint8_t* row, std::ptrdiff_t stride, int width, int threshold, bool scores,
                   uint8_t* score, int32_t* cols);
 };

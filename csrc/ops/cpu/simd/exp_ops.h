@@ -1,6 +1,6 @@
 // The vector overloads of vision_ext/group_norm.h's gn_exp steps (clamp, 2^n), for Vec and Wide,
 // found by argument-dependent lookup: gn_exp(v) on this level's vectors computes the scalar
-// function's bits lane for lane (GroupNorm's SiLU, the attention kernel's softmax).
+// function's bits lane for lane (GroupNorm's SiLU; the attention kernel takes its 2^n).
 #pragma once
 #include <cstdint>
 
