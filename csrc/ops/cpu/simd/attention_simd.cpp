@@ -58,9 +58,9 @@ template <int D>
 void rows_d(const AttentionHead& h, int64_t r0, int64_t r1, float* s) {
   constexpr int64_t B = kAttentionKeyBlock;
   const float ninf = -std::numeric_limits<float>::infinity();
+  const float log2_scale = h.scale * 1.44269504088896341f;  // scores in log2 units: 2^s = e^(s ln 2)
   for (int64_t i = r0; i < r1; ++i) {
     const float* qi = h.q + i * h.q_row;
-    const float log2_scale = h.scale * 1.44269504088896341f;  // scores in log2 units: 2^s = e^(s ln 2)
     W q[D];
     for (int d = 0; d < D; ++d) q[d] = W(qi[d] * log2_scale);
     for (int64_t j = 0; j < h.mp; j += B) {

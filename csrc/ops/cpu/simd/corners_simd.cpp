@@ -187,22 +187,22 @@ int gftt_row(const S* row, int w, S thr, int32_t* cols) {
   return count;
 }
 
-// Per-lane running maxima, then across the lanes: "greater replaces" skips NaN wherever it comes
-// after the start, and starting every lane at p[0] keeps a NaN p[0] as the result, as the scan does.
+// Per-lane running maxima, then across the lanes: vmax(a, b) keeps b unless a > b, so "greater
+// replaces" skips NaN wherever it comes after the start, and starting every lane at p[0] keeps a NaN
+// p[0] as the result, as the scan does.
 template <typename S>
 S running_max(const S* p, int64_t n) {
   using V = NativeVec<S>;
   constexpr int L = V::kLanes;
-  auto greater = [](auto a, auto b) { return a > b ? a : b; };  // b unless a > b
   V m0(p[0]), m1(p[0]), m2(p[0]), m3(p[0]);  // four chains hide the compare-select latency
   int64_t i = 1;
   for (; i + 4 * L <= n; i += 4 * L) {
-    m0 = V(greater(V::load(p + i).v, m0.v));
-    m1 = V(greater(V::load(p + i + L).v, m1.v));
-    m2 = V(greater(V::load(p + i + 2 * L).v, m2.v));
-    m3 = V(greater(V::load(p + i + 3 * L).v, m3.v));
+    m0 = vmax(V::load(p + i), m0);
+    m1 = vmax(V::load(p + i + L), m1);
+    m2 = vmax(V::load(p + i + 2 * L), m2);
+    m3 = vmax(V::load(p + i + 3 * L), m3);
   }
-  m0 = V(greater(m0.v, V(greater(m1.v, V(greater(m2.v, m3.v)).v)).v));
+  m0 = vmax(m0, vmax(m1, vmax(m2, m3)));
   S m = p[0];
   for (int l = 0; l < L; ++l) m = m0.v[l] > m ? m0.v[l] : m;
   for (; i < n; ++i) m = p[i] > m ? p[i] : m;
