@@ -43,18 +43,22 @@ static void normal_mapping() {
   check(philox_uniform(0u) > 0.f && philox_uniform(0xffffffffu) < 1.f, "uniform stays in (0, 1)");
   for (float x : {1e-7f, 0.001f, 0.3f, 0.70710677f, 0.9f, 0.99999f, 1.f})
     check(near(philox_log(x), log(static_cast<double>(x)), 2e-6), "philox_log matches log");
-  // Every uniform the generator can produce: log within 2.5e-7 relative, sin/cos within one ulp of 1.
+  // Every uniform the generator can produce: exactly (2k + 1) 2^-24 (and four times it), log within
+  // 2.5e-7 relative, sin/cos within one ulp of 1.
   double log_err = 0, sc_err = 0;
+  bool exact = true;
   for (uint32_t top = 0; top < (1u << 23); ++top) {
-    const float u = philox_uniform(top << 9);
+    const float u = philox_uniform(top << 9), v = philox_uniform_x4(top << 9);
+    exact = exact && static_cast<double>(u) == (2.0 * top + 1.0) * 0x1p-24 && v == 4.f * u;
     const double lu = log(static_cast<double>(u));
     log_err = fmax(log_err, fabs(philox_log(u) - lu) / fabs(lu));
     float s, c;
-    philox_sincos_2pi(u, &s, &c);
+    philox_sincos_2pi_x4(v, &s, &c);
     sc_err = fmax(sc_err, fmax(fabs(s - sin(2 * M_PI * u)), fabs(c - cos(2 * M_PI * u))));
   }
+  check(exact, "philox_uniform and philox_uniform_x4 are (2k + 1) 2^-24 and four times it, exactly");
   check(log_err <= 2.5e-7, "philox_log: relative error <= 2.5e-7 on every uniform");
-  check(sc_err <= 1.2e-7, "philox_sincos_2pi: error <= 1.2e-7 on every uniform");
+  check(sc_err <= 1.2e-7, "philox_sincos_2pi_x4: error <= 1.2e-7 on every uniform");
   double sum = 0, sq = 0;
   const int n = 1 << 18;
   for (int i = 0; i < n; ++i) {

@@ -22,7 +22,7 @@ constexpr uint32_t kPhiloxW1 = 0xBB67AE85u;  // sqrt(3) - 1
 // The lane types of the templates below: F holds floats, U their bits (uint32_t for scalars; the
 // per-level CPU kernels specialise it for their vectors, csrc/ops/cpu/simd/ddpm_ops.h). The maths
 // is written once with only +, -, *, /, bit operations and the overloadable philox_fma /
-// philox_sqrt / philox_gt_mask, so the vector instantiations perform the scalar operations lane
+// philox_sqrt, so the vector instantiations perform the scalar operations lane
 // for lane: same bits at every CPU level and on CUDA.
 template <typename T>
 struct PhiloxLane;
@@ -39,7 +39,6 @@ struct PhiloxLane<uint32_t> {
 
 VE_HD float philox_fma(float a, float b, float c) { return fmaf(a, b, c); }
 VE_HD float philox_sqrt(float x) { return sqrtf(x); }
-VE_HD uint32_t philox_gt_mask(float a, float b) { return a > b ? 0xffffffffu : 0u; }
 
 // 32 x 32 -> 64-bit product of a word and a multiplier, as (hi, lo) words.
 VE_HD void philox_mulhilo(uint32_t m, uint32_t a, uint32_t* hi, uint32_t* lo) {
@@ -104,33 +103,33 @@ VE_HD F philox_select(U mask, F a, F b) {
   return bits_as<F>((bits_as<U>(a) & mask) | (bits_as<U>(b) & (mask ^ U(0xffffffffu))));
 }
 
-// The float of an integer 0 <= v < 2^23, exactly: 2^23 + v has v as its mantissa.
-template <typename U>
-VE_HD typename PhiloxLane<U>::F philox_small_to_float(U v) {
-  using F = typename PhiloxLane<U>::F;
-  return bits_as<F>(v | U(0x4b000000u)) - F(8388608.f);
-}
-
-// Uniform in the open interval (0, 1): 23 random bits plus half a step, exact in float
-// (24 bits would round the top value up to 1.0).
+// Uniform in the open interval (0, 1): 23 random bits k plus half a step, (2k + 1) 2^-24, exact in
+// float (24 bits would round the top value up to 1.0): 1 + k 2^-23 from the bits, minus 1 - 2^-24
+// (both exact, and so is the difference).
 template <typename U>
 VE_HD typename PhiloxLane<U>::F philox_uniform(U bits) {
   using F = typename PhiloxLane<U>::F;
-  return philox_fma(philox_small_to_float(bits >> 9), F(1.1920928955078125e-07f) /* 2^-23 */,
-                    F(5.9604644775390625e-08f));
+  return bits_as<F>((bits >> 9) | U(0x3f800000u)) - F(0.999999940395355224609375f);
+}
+
+// Four times that uniform, (2k + 1) 2^-22 in (0, 4), the same way: 4 + k 2^-21 minus 4 - 2^-22.
+template <typename U>
+VE_HD typename PhiloxLane<U>::F philox_uniform_x4(U bits) {
+  using F = typename PhiloxLane<U>::F;
+  return bits_as<F>((bits >> 9) | U(0x40800000u)) - F(3.999999761581420898437500f);
 }
 
 // Natural log of a positive normal float, our own polynomial so both devices agree.
-// m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(s), s = (m-1)/(m+1), |s| <= 0.172; x = m 2^e.
+// x = m 2^e with m in [sqrt(1/2), sqrt(2)], log m = 2 atanh(s), s = (m-1)/(m+1), |s| <= 0.172.
 template <typename F>
 VE_HD F philox_log(F x) {
   using U = typename PhiloxLane<F>::U;
-  const U b = bits_as<U>(x);
-  F m = bits_as<F>((b & U(0x7fffffu)) | U(0x3f800000u));
-  const U big = philox_gt_mask(m, F(1.41421356f));
-  m = philox_select(big, m * F(0.5f), m);
-  F e = philox_small_to_float((b >> 23) & U(0xffu)) - F(127.f);  // the exponent, exact
-  e = philox_select(big, e + F(1.f), e);
+  // x's bits minus those of T = 0x3f3504f4 (the float after sqrt(1/2)), plus 128 exponent steps (keeps
+  // it positive): the exponent field is then e + 128 and the mantissa field plus T is m, so a mantissa
+  // above sqrt(2) comes out halved, with e one higher, without a compare or a select.
+  const U ix = bits_as<U>(x) + U(0x40000000u - 0x3f3504f4u);
+  const F m = bits_as<F>((ix & U(0x7fffffu)) + U(0x3f3504f4u));
+  const F e = bits_as<F>((ix >> 23) | U(0x4b000000u)) - F(8388736.f);  // 2^23 + 128, exact
   const F s = (m - F(1.f)) / (m + F(1.f));
   const F s2 = s * s;
   F p = philox_fma(s2, F(0.11111111f), F(0.14285715f));
@@ -140,14 +139,13 @@ VE_HD F philox_log(F x) {
   return philox_fma(e, F(0.693147180559945f), (F(2.f) * s) * p);
 }
 
-// sin and cos of 2*pi*u for u in (0, 1): q = the nearest quarter turn (rint(4u), by the 1.5 * 2^23
-// rounding trick, exact for 0 <= 4u < 2^22, and its last bits are q's), f = 4u - q in [-1/2, 1/2]
-// (4u and 4u - q are exact), Taylor polynomials of sin and cos of (pi/2) f (truncation < 2e-9 and
+// sin and cos of 2*pi*u from v = 4u in (0, 4): q = the nearest quarter turn (rint(v), by the
+// 1.5 * 2^23 rounding trick, exact for 0 <= v < 2^22, and its last bits are q's), f = v - q in
+// [-1/2, 1/2] (exact), Taylor polynomials of sin and cos of (pi/2) f (truncation < 2e-9 and
 // 1e-10), then a rotation by q quarter turns (exact swaps and sign flips).
 template <typename F>
-VE_HD void philox_sincos_2pi(F u, F* sin_out, F* cos_out) {
+VE_HD void philox_sincos_2pi_x4(F v, F* sin_out, F* cos_out) {
   using U = typename PhiloxLane<F>::U;
-  const F v = F(4.f) * u;
   const F shifted = v + F(12582912.f);
   const F q = shifted - F(12582912.f);
   const U k = bits_as<U>(shifted);  // k & 3 = q mod 4
@@ -163,11 +161,11 @@ VE_HD void philox_sincos_2pi(F u, F* sin_out, F* cos_out) {
   c = philox_fma(f2, c, F(2.5366950e-01f));
   c = philox_fma(f2, c, F(-1.2337005f));
   c = philox_fma(f2, c, F(1.f));
-  // sin: s, c, -s, -c and cos: c, -s, -c, s for k & 3 = 0..3
+  // sin: s, c, -s, -c and cos: c, -s, -c, s for k & 3 = 0..3 (bit 1 of k, or of k + 1, as the sign)
   const U odd = U(0) - (k & U(1));
-  const U sin_sign = (k & U(2)) << 30, cos_sign = ((k + U(1)) & U(2)) << 30;
-  *sin_out = bits_as<F>(bits_as<U>(philox_select(odd, c, s)) ^ sin_sign);
-  *cos_out = bits_as<F>(bits_as<U>(philox_select(odd, s, c)) ^ cos_sign);
+  const U sign = U(0x80000000u);
+  *sin_out = bits_as<F>(bits_as<U>(philox_select(odd, c, s)) ^ ((k << 30) & sign));
+  *cos_out = bits_as<F>(bits_as<U>(philox_select(odd, s, c)) ^ (((k + U(1)) << 30) & sign));
 }
 
 // Box-Muller on one pair of words: radius from w_radius, angle from w_angle.
@@ -177,7 +175,7 @@ VE_HD void philox_box_muller(U w_radius, U w_angle, typename PhiloxLane<U>::F* f
   using F = typename PhiloxLane<U>::F;
   const F radius = philox_sqrt(F(-2.f) * philox_log(philox_uniform(w_radius)));
   F sn, cs;
-  philox_sincos_2pi(philox_uniform(w_angle), &sn, &cs);
+  philox_sincos_2pi_x4(philox_uniform_x4(w_angle), &sn, &cs);
   *first = radius * cs;
   *second = radius * sn;
 }

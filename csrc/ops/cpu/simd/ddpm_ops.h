@@ -1,6 +1,6 @@
 // The level-dependent operations the DDPM kernels (ddpm_simd.cpp) need beyond vec.h (whose integer
 // bit operations they use): the 32 x 32 -> 64-bit multiply Philox is built on, the vector
-// overloads of philox.h's philox_fma / philox_sqrt / philox_gt_mask, lane shuffles and streaming
+// overloads of philox.h's philox_fma / philox_sqrt, lane shuffles and streaming
 // stores. The only intrinsics of the family live here, each with a generic fallback (aarch64).
 #pragma once
 #include <cstdint>
@@ -89,7 +89,7 @@ inline void store_interleaved4(FloatVec a, FloatVec b, FloatVec c, FloatVec d, f
 }
 
 // philox.h's overloadable primitives on FloatVec: a real FMA (the vector Philox runs only where the
-// level has one, so every lane rounds as fmaf does), correctly rounded sqrt, a > b as a lane mask.
+// level has one, so every lane rounds as fmaf does), correctly rounded sqrt.
 template <int N>
 inline Vec<float, N> philox_fma(Vec<float, N> a, Vec<float, N> b, Vec<float, N> c) {
   static_assert(kHasFma && N > 0, "the vector Philox needs hardware FMA to match fmaf bit for bit");
@@ -108,7 +108,6 @@ inline FloatVec philox_sqrt(FloatVec x) {
   return r;
 #endif
 }
-inline U32Vec philox_gt_mask(FloatVec a, FloatVec b) { return U32Vec((U32Vec::raw)(a.v > b.v)); }
 
 // ddpm_fma (vision_ext/ddpm.h) on vectors: fused where the level has FMA (so avx2 and avx512 agree
 // bit for bit with each other and with CUDA's contraction), a * b + c at the base level.
