@@ -28,6 +28,8 @@ constexpr int kChains = kVectorRegisters / 8;  // independent counter vectors in
 static_assert(kChains % 2 == 0, "Box-Muller takes the words of two counter vectors at a time");
 constexpr int kBlockLanes = U64Vec::kLanes;               // Philox blocks per counter vector
 constexpr int64_t kStepNormals = 4 * kChains * kBlockLanes;  // normals per vector iteration
+// A chunk's normals must be whole vector iterations, or each chunk's tail takes the scalar path.
+static_assert(kDdpmNoiseChunk % kStepNormals == 0, "kChains must keep kStepNormals a divisor of kDdpmNoiseChunk");
 
 // The kStepNormals normals of blocks g, g + 1, ... into out (block-major, 4 per block).
 inline void philox_step(uint64_t seed, uint64_t offset, uint64_t g, float* out) {
