@@ -1,6 +1,6 @@
 // Host test of the torch-free GroupNorm maths (vision_ext/group_norm.h) that every CPU level and
-// CUDA run: the polynomial exp against the C library's double exp, SiLU and its derivative against
-// float64 formulas, and the shifted-sum moments against a two-pass float64 variance.
+// CUDA run: the polynomial exp against the C library's double exp, the sigmoid, SiLU and its derivative
+// against float64 formulas, and the shifted-sum moments against a two-pass float64 variance.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -38,6 +38,21 @@ int main() {
   expect(std::isnan(gn_exp(NAN)), "gn_exp(NaN)", gn_exp(NAN), NAN);
   expect(gn_exp(-1000.0f) >= 0.0f && gn_exp(-1000.0f) < 1e-37f, "gn_exp(-1000)", gn_exp(-1000.0f), 0.0);
   expect(gn_exp(1000.0f) > 1e38f, "gn_exp(1000)", gn_exp(1000.0f), INFINITY);
+
+  // The sigmoid from exp(-|y|) and SiLU against float64, over the exp's whole range.
+  double worst_sigmoid = 0.0, worst_silu = 0.0;
+  for (int i = 0; i <= 2000000; ++i) {
+    const float y = -87.0f + 175.0f * static_cast<float>(i) / 2000000.0f;
+    const double s = 1.0 / (1.0 + std::exp(-static_cast<double>(y)));
+    const double us = ulps(gn_sigmoid(y), s), uy = ulps(gn_silu(y), y * s);
+    if (us > worst_sigmoid) worst_sigmoid = us;
+    if (uy > worst_silu) worst_silu = uy;
+  }
+  expect(worst_sigmoid <= 3.0, "gn_sigmoid max ulps on [-87, 88]", worst_sigmoid, 3.0);
+  expect(worst_silu <= 4.0, "gn_silu max ulps on [-87, 88]", worst_silu, 4.0);
+  expect(std::isnan(gn_silu(NAN)), "gn_silu(NaN)", gn_silu(NAN), NAN);
+  expect(gn_silu(INFINITY) == INFINITY, "gn_silu(inf)", gn_silu(INFINITY), INFINITY);
+  expect(gn_silu(-1000.0f) <= 0.0f && gn_silu(-1000.0f) > -1e-34f, "gn_silu(-1000)", gn_silu(-1000.0f), 0.0);
 
   for (int i = 0; i <= 20000; ++i) {
     const double y = -30.0 + 60.0 * i / 20000.0;

@@ -1,5 +1,6 @@
 """Fused GroupNorm (+ SiLU) against F.silu(F.group_norm(...)) in float64: forward and backward in every
-dtype and layout, the CPU levels bit-identical, the exp inside SiLU to ~1 ulp, opcheck, gradcheck,
+dtype and layout, the CPU levels bit-identical where they have FMA (the base level within fp32
+tolerance), SiLU to a few ulp, opcheck, gradcheck,
 torch.compile and bad inputs."""
 import pytest
 import torch
@@ -8,6 +9,7 @@ from tests.conftest import cpu_and_cuda, run_at_every_level, tol
 
 from vision_ext.ops import norm as N
 
+FMA_LEVELS = ("avx2", "avx512")  # the levels where group_norm.h's gn_fma is one rounding
 DTYPES = [torch.float32, torch.float64, torch.bfloat16, torch.float16]
 
 
@@ -111,8 +113,8 @@ def test_nan_propagates_like_torch():
 
 
 @pytest.mark.parametrize("layout", ["nchw", "channels_last"])
-def test_silu_exp_is_accurate_to_a_few_ulp(layout):
-    # weight 0, bias v: the normalised value is exactly v, so out = silu(v) through our exp, on
+def test_silu_is_accurate_to_a_few_ulp(layout):
+    # weight 0, bias v: the normalised value is exactly v, so out = silu(v) through our sigmoid, on
     # vectors (runs of 32 pixels per channel in NCHW, channels in channels_last) and scalar tails.
     v = torch.cat([torch.linspace(-87.0, 88.0, 50001), torch.linspace(-1, 1, 2001)])
     c = v.numel()
@@ -126,12 +128,12 @@ def test_silu_exp_is_accurate_to_a_few_ulp(layout):
     want = vd / (1 + torch.exp(-vd))  # float64 exp
     ulp = (torch.nextafter(want.float(), torch.tensor(float("inf"))).double() - want.float().double()).abs()
     err = ((out - want).abs() / ulp.clamp_min(torch.finfo(torch.float32).tiny)).max()
-    assert err <= 4, err  # division and the sigmoid's additions round too: exp itself is within ~1-2 ulp
+    assert err <= 4, err  # exp within ~1 ulp, then the sigmoid's addition and division, and y * s
 
 
 @pytest.mark.parametrize("layout", ["nchw", "channels_last"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_cpu_levels_are_bit_identical(layout, dtype):
+def test_cpu_levels_agree(layout, dtype):
     x, w, b = _inputs((2, 40, 11, 13), dtype, "cpu", layout)
     x.requires_grad_(True)
     w.requires_grad_(True)
@@ -144,10 +146,16 @@ def test_cpu_levels_are_bit_identical(layout, dtype):
         return out.detach(), gx, gw, gb
 
     results = run_at_every_level(run)
-    first = next(iter(results.values()))
-    for level, r in results.items():
-        for a, e in zip(r, first):
-            assert torch.equal(a, e), level
+    # FMA levels first: they give the same bits; the x86-64 base level rounds gn_fma twice
+    # (vision_ext/group_norm.h), so it is within fp32 tolerance of them (fp64 has no fused steps).
+    levels = sorted(results, key=lambda lv: lv not in FMA_LEVELS)
+    first = results[levels[0]]
+    for level in levels[1:]:
+        for a, e in zip(results[level], first):
+            if dtype == torch.float32 and (level in FMA_LEVELS) != (levels[0] in FMA_LEVELS):
+                torch.testing.assert_close(a, e, rtol=1e-5, atol=1e-5)
+            else:
+                assert torch.equal(a, e), level
 
 
 @pytest.mark.parametrize("device", cpu_and_cuda())
