@@ -1,7 +1,7 @@
 // GroupNorm (+ SiLU) kernels, compiled once per level: the maths of vision_ext/group_norm.h on the
 // level's vectors. Sums run in a fixed number of fp32 (fp64) lanes, independent of the level's
-// width, over chunks of 16 elements per lane, and are widened to double per chunk: the same bits
-// at every level, and fp32 rounding error that does not grow with the group's size.
+// width, over chunks of 16 elements per lane, and are added into double lanes per chunk: the same
+// bits at every level, and fp32 rounding error that does not grow with the group's size.
 #include <cstdint>
 #include <type_traits>
 
@@ -23,13 +23,17 @@ template <typename S> using Acc = Wide<S, 128 / static_cast<int>(sizeof(S))>;
 template <typename S> using Native = NativeVec<S>;
 constexpr int64_t kPerLane = 16;
 
-// Sums of f1(i), f2(i) over [0, n); f(T, i) evaluates lanes i.. as T (Acc<S> or S). flatten:
-// GCC otherwise calls the SiLU-gradient lambda out of line per 128 bytes, reloading its constants.
+// Sums of f1(i), f2(i) over [0, n); f(T, i) evaluates lanes i.. as T (Acc<S> or S). Each lane
+// sums kPerLane values in S, then adds them into its double lane (vector conversions: a scalar
+// chain of double additions per chunk took a quarter of the statistics pass); the double lanes
+// are added in lane order at the end. flatten: GCC otherwise calls the SiLU-gradient lambda out
+// of line per 128 bytes, reloading its constants.
 template <typename S, typename F>
 __attribute__((flatten)) inline void chunked_sums(int64_t n, F f, double* o1, double* o2) {
   using A = Acc<S>;
+  using D = Wide<double, A::kLanes>;
   constexpr int L = A::kLanes;
-  double s1 = 0.0, s2 = 0.0;
+  D d1(0.0), d2(0.0);
   for (int64_t c0 = 0; c0 < n; c0 += kPerLane * L) {
     const int64_t len = n - c0 < kPerLane * L ? n - c0 : kPerLane * L;
     A a1(S(0)), a2(S(0));
@@ -40,19 +44,26 @@ __attribute__((flatten)) inline void chunked_sums(int64_t n, F f, double* o1, do
       a1 += v1;
       a2 += v2;
     }
-    S t1[L], t2[L];
-    a1.store(t1);
-    a2.store(t2);
-    for (int j = 0; i < len; ++i, ++j) {
-      S v1, v2;
-      f(c0 + i, v1, v2);
-      t1[j] += v1;
-      t2[j] += v2;
+    if (i < len) {  // the run's last few values, into the first lanes
+      S t1[L], t2[L];
+      a1.store(t1);
+      a2.store(t2);
+      for (int j = 0; i < len; ++i, ++j) {
+        S v1, v2;
+        f(c0 + i, v1, v2);
+        t1[j] += v1;
+        t2[j] += v2;
+      }
+      a1 = A::load(t1);
+      a2 = A::load(t2);
     }
-    for (int j = 0; j < L; ++j) {
-      s1 += static_cast<double>(t1[j]);
-      s2 += static_cast<double>(t2[j]);
-    }
+    d1 += widen(a1);
+    d2 += widen(a2);
+  }
+  double s1 = 0.0, s2 = 0.0;
+  for (int j = 0; j < L; ++j) {
+    s1 += d1.get(j);
+    s2 += d2.get(j);
   }
   *o1 = s1;
   *o2 = s2;
