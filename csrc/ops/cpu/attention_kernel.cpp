@@ -56,7 +56,7 @@ at::Tensor small_head_attention_cpu(const at::Tensor& q, const at::Tensor& k, co
   const float* vtp = vt.data_ptr<float>();
   float* op = out.data_ptr<float>();
   cpu::parallel_chunks(0, B * H * blocks, 1, [&](int64_t t0, int64_t t1) {
-    std::vector<float> scores(mp);
+    std::vector<float> scores(kAttentionMaxRows * mp);
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t bh = t / blocks, b = bh / H, h = bh % H, r0 = t % blocks * kRowsPerTask;
       AttentionHead head{qp + b * qc.stride(0) + h * qc.stride(1), qc.stride(2), ktp + bh * d * mp,

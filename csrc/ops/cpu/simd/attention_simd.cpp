@@ -54,37 +54,69 @@ inline float sum_lanes(W a) {
   return s;
 }
 
-template <int D>
-void rows_d(const AttentionHead& h, int64_t r0, int64_t r1, float* s) {
+// R query rows at a time, each with exactly the one-row operations (so any R gives the same bits):
+// every K^T and V^T vector loaded feeds R rows, which halves the L2 traffic of the 64 KB panels
+// at R = 2 where the level has the registers for R rows' accumulators.
+template <int D, int R>
+void rows_block(const AttentionHead& h, int64_t i, float* s) {
   constexpr int64_t B = kAttentionKeyBlock;
   const float ninf = -std::numeric_limits<float>::infinity();
   const float log2_scale = h.scale * 1.44269504088896341f;  // scores in log2 units: 2^s = e^(s ln 2)
-  for (int64_t i = r0; i < r1; ++i) {
-    const float* qi = h.q + i * h.q_row;
-    W q[D];
-    for (int d = 0; d < D; ++d) q[d] = W(qi[d] * log2_scale);
-    for (int64_t j = 0; j < h.mp; j += B) {
-      W acc = W(0.0f);
-      for (int d = 0; d < D; ++d) acc = fma16(q[d], W::load(h.kt + d * h.mp + j), acc);
-      acc.store(s + j);
+  float qs[R][D];
+  for (int r = 0; r < R; ++r)
+    for (int d = 0; d < D; ++d) qs[r][d] = h.q[(i + r) * h.q_row + d] * log2_scale;
+  for (int64_t j = 0; j < h.mp; j += B) {
+    W acc[R];
+    for (int r = 0; r < R; ++r) acc[r] = W(0.0f);
+    for (int d = 0; d < D; ++d) {
+      const W kv = W::load(h.kt + d * h.mp + j);
+      for (int r = 0; r < R; ++r) acc[r] = fma16(W(qs[r][d]), kv, acc[r]);
     }
-    for (int64_t j = h.m; j < h.mp; ++j) s[j] = ninf;  // padding keys take no weight
+    for (int r = 0; r < R; ++r) acc[r].store(s + r * h.mp + j);
+  }
+  W wm[R];
+  for (int r = 0; r < R; ++r) {
+    float* sr = s + r * h.mp;
+    for (int64_t j = h.m; j < h.mp; ++j) sr[j] = ninf;  // padding keys take no weight
     W mx(ninf);
-    for (int64_t j = 0; j < h.mp; j += B) mx = max16(mx, W::load(s + j));
+    for (int64_t j = 0; j < h.mp; j += B) mx = max16(mx, W::load(sr + j));
     float m = mx.get(0);
     for (int l = 1; l < W::kLanes; ++l) m = mx.get(l) > m ? mx.get(l) : m;
-    const W wm(m);
-    W sum(0.0f), o[D];
-    for (int d = 0; d < D; ++d) o[d] = W(0.0f);
-    for (int64_t j = 0; j < h.mp; j += B) {
-      const W p = exp2_nonpositive(W::load(s + j) - wm);
-      sum += p;
-      for (int d = 0; d < D; ++d) o[d] = fma16(p, W::load(h.vt + d * h.mp + j), o[d]);
-    }
-    const float inv = 1.0f / sum_lanes(sum);
-    float* out = h.out + i * h.out_row;
-    for (int d = 0; d < D; ++d) out[d] = sum_lanes(o[d]) * inv;
+    wm[r] = W(m);
   }
+  W sum[R], o[R][D];
+  for (int r = 0; r < R; ++r) {
+    sum[r] = W(0.0f);
+    for (int d = 0; d < D; ++d) o[r][d] = W(0.0f);
+  }
+  for (int64_t j = 0; j < h.mp; j += B) {
+    W p[R];
+    for (int r = 0; r < R; ++r) {
+      p[r] = exp2_nonpositive(W::load(s + r * h.mp + j) - wm[r]);
+      sum[r] += p[r];
+    }
+    for (int d = 0; d < D; ++d) {
+      const W vv = W::load(h.vt + d * h.mp + j);
+      for (int r = 0; r < R; ++r) o[r][d] = fma16(p[r], vv, o[r][d]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    const float inv = 1.0f / sum_lanes(sum[r]);
+    float* out = h.out + (i + r) * h.out_row;
+    for (int d = 0; d < D; ++d) out[d] = sum_lanes(o[r][d]) * inv;
+  }
+}
+
+// Rows per block: R rows' D accumulators of 16 lanes must fit the level's registers with room.
+template <int D>
+constexpr int kRowsAtOnce = W::R * D * kAttentionMaxRows <= kVectorRegisters / 2 ? kAttentionMaxRows : 1;
+
+template <int D>
+void rows_d(const AttentionHead& h, int64_t r0, int64_t r1, float* s) {
+  constexpr int R = kRowsAtOnce<D>;
+  int64_t i = r0;
+  for (; i + R <= r1; i += R) rows_block<D, R>(h, i, s);
+  for (; i < r1; ++i) rows_block<D, 1>(h, i, s);
 }
 
 void rows(const AttentionHead& h, int d, int64_t r0, int64_t r1, float* scores) {

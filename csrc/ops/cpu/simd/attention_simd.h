@@ -9,6 +9,8 @@ namespace vision_ext::cpu {
 
 // Lanes per key block: a fixed width at every level, so every level sums in the same order.
 constexpr int64_t kAttentionKeyBlock = 16;
+// Query rows a level may take at once (attention_simd.cpp): the scratch holds this many rows of scores.
+constexpr int kAttentionMaxRows = 2;
 
 struct AttentionHead {
   const float* q;   // query row i at q + i * q_row, head_dim contiguous floats
@@ -22,7 +24,7 @@ struct AttentionHead {
 };
 
 struct AttentionKernels {
-  // Rows [r0, r1) of one head with head_dim d (8 or 16); scores: mp floats of scratch.
+  // Rows [r0, r1) of one head with head_dim d (8 or 16); scores: kAttentionMaxRows * mp floats of scratch.
   void (*rows)(const AttentionHead& h, int d, int64_t r0, int64_t r1, float* scores);
 };
 
