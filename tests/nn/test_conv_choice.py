@@ -43,7 +43,7 @@ def _count_winograd(monkeypatch):
 @pytest.mark.parametrize("winograd_faster", [True, False])
 def test_choice_is_measured_once_and_followed(monkeypatch, fresh_choices, winograd_faster):
     block, ref = _fused_block()
-    x = torch.randn(2, 64, 12, 12)
+    x = torch.randn(2, 64, 24, 24)  # 72 output tiles: at least INFERENCE_WINOGRAD_MIN_TILES
     # Time each candidate by a fixed figure instead of the clock: the choice must follow it.
     timings = {}
 
@@ -71,10 +71,26 @@ def test_choice_is_measured_once_and_followed(monkeypatch, fresh_choices, winogr
 
 def test_real_measurement_gives_the_same_result(fresh_choices):
     block, ref = _fused_block()
-    x = torch.randn(2, 64, 16, 16)
+    x = torch.randn(2, 64, 24, 24)
     with torch.no_grad():
         torch.testing.assert_close(block(x), ref(x), rtol=1e-4, atol=1e-4)
     assert len(vnn.conv_choices()) == 2
+
+
+def test_few_output_tiles_take_onednn_unmeasured(monkeypatch, fresh_choices):
+    # Below INFERENCE_WINOGRAD_MIN_TILES the packed weights' memory traffic outweighs Winograd's saving.
+    from vision_ext.nn import functional as vf
+
+    monkeypatch.setattr(conv_choice, "_best_time", lambda fn: pytest.fail("measured below the tile minimum"))
+    calls = _count_winograd(monkeypatch)
+    block, ref = _fused_block()
+    x = torch.randn(4, 64, 8, 8)  # 4 * 2 * 2 = 16 tiles
+    assert vf._winograd_tiles(x, block.conv1) < vf.INFERENCE_WINOGRAD_MIN_TILES
+    with torch.no_grad():
+        torch.testing.assert_close(block(x), ref(x), rtol=1e-4, atol=1e-4)
+    assert calls["n"] == 0 and vnn.conv_choices() == {}
+    # A ragged size counts partial tiles: 1 x 30 x 30 has ceil(30 / 4)^2 = 64.
+    assert vf._winograd_tiles(torch.empty(1, 64, 30, 30), block.conv1) == 64
 
 
 def test_autotune_off_follows_the_rule(monkeypatch):
@@ -84,7 +100,7 @@ def test_autotune_off_follows_the_rule(monkeypatch):
         calls = _count_winograd(monkeypatch)
         block, _ = _fused_block()
         with torch.no_grad():
-            block(torch.randn(1, 64, 8, 8))
+            block(torch.randn(1, 64, 32, 32))  # 64 output tiles
         assert calls["n"] == 2 and vnn.conv_choices() == {}
     finally:
         vnn.set_conv_autotune(previous)

@@ -60,13 +60,34 @@ def pack_winograd(conv: nn.Conv2d) -> None:
         conv.weight = nn.Parameter(conv.weight.clone(), requires_grad=conv.weight.requires_grad)
     with torch.no_grad():
         conv.register_buffer("winograd_weight", ops.winograd_pack_weight(conv.weight.detach()), persistent=False)
+        # The layers that measure faster on oneDNN get channels_last activations here (the packed path
+        # works in NHWC): an NCHW weight would be copied to channels_last on every such call.
+        conv.weight.data = conv.weight.data.contiguous(memory_format=torch.channels_last)
     conv.winograd_source = (conv.weight.data_ptr(), conv.weight._version)
 
 
+# Inference Winograd reads 36 * C_in * C_out packed weights (4x the 3x3 weights) and reuses each once
+# per 4x4 output tile; in a whole network those weights come from memory, not from the cache that a
+# one-layer timing warms. DDPM U-Net (base 128, batch 4, 32x32; this Xeon, 1 thread, avx512): its 8x8
+# and 4x4 levels (16 and 4 tiles) took 2.1 / 1.3 ms a conv in the network against 0.95 / 0.49 ms
+# alone, and oneDNN 1.5 / 0.75 ms in the eager network, so the measured choice (hot weights) picked
+# the slower kernel there. 64 tiles (its 16x16 level) was even. Shape-based, before any timing.
+INFERENCE_WINOGRAD_MIN_TILES = 64
+
+
+def _winograd_tiles(x: torch.Tensor, conv: nn.Conv2d) -> int:
+    """4x4 output tiles of conv(x): N * ceil(H_out / 4) * ceil(W_out / 4)."""
+    h = x.shape[2] + 2 * conv.padding[0] - 2
+    w = x.shape[3] + 2 * conv.padding[1] - 2
+    return x.shape[0] * -(-h // 4) * -(-w // 4)
+
+
 def _use_winograd(x: torch.Tensor, conv: nn.Conv2d) -> bool:
-    """A packed inference conv on the CPU in fp32 (the kernel's domain; whether it is faster than oneDNN
-    here is conv_bias_act's measured choice)."""
+    """A packed inference conv on the CPU in fp32 with at least INFERENCE_WINOGRAD_MIN_TILES output tiles
+    (the kernel's domain; whether it is faster than oneDNN there is conv_bias_act's measured choice)."""
     if getattr(conv, "winograd_weight", None) is None or x.device.type != "cpu" or x.dtype != torch.float32:
+        return False
+    if x.dim() != 4 or _winograd_tiles(x, conv) < INFERENCE_WINOGRAD_MIN_TILES:
         return False
     if torch.is_grad_enabled() and (x.requires_grad or conv.weight.requires_grad):
         return False  # the packed path is inference-only
