@@ -66,7 +66,7 @@ def test_forward_and_gradients_match_plain_formulas_float64(reference_blocks, de
 
 def test_fuse_runs_3x3_convs_on_winograd(reference_blocks, monkeypatch):
     net = _unet().eval()
-    # Batch 16: the 8x8 level has 16 * 2 * 2 = 64 output tiles, vf.INFERENCE_WINOGRAD_MIN_TILES
+    # Batch 16: the 8x8 level has 16 * 2 * 2 = 64 output tiles, at least vf.INFERENCE_WINOGRAD_MIN_TILES
     x, t = torch.randn(16, 3, 16, 16), torch.randint(0, 1000, (16,))
     vnn.fuse(net)
     packed = [m for m in net.modules() if getattr(m, "winograd_weight", None) is not None]

@@ -68,11 +68,13 @@ def pack_winograd(conv: nn.Conv2d) -> None:
 
 # Inference Winograd reads 36 * C_in * C_out packed weights (4x the 3x3 weights) and reuses each once
 # per 4x4 output tile; in a whole network those weights come from memory, not from the cache that a
-# one-layer timing warms. DDPM U-Net (base 128, batch 4, 32x32; this Xeon, 1 thread, avx512): its 8x8
+# one-layer timing warms. DDPM U-Net (base 128, batch 4, 32x32; a Xeon, 1 thread, avx512): its 8x8
 # and 4x4 levels (16 and 4 tiles) took 2.1 / 1.3 ms a conv in the network against 0.95 / 0.49 ms
 # alone, and oneDNN 1.5 / 0.75 ms in the eager network, so the measured choice (hot weights) picked
-# the slower kernel there. 64 tiles (its 16x16 level) was even. Shape-based, before any timing.
-INFERENCE_WINOGRAD_MIN_TILES = 64
+# the slower kernel there; the network ran 248 -> 238 ms with them on oneDNN. resnet18-CIFAR's 4x4
+# level at batch 32 (32 tiles) stays faster on Winograd in the network (a minimum of 64 cost it 19%),
+# resnet101's 7x7 level at batch 4 (16 tiles) is even either way. Shape-based, before any timing.
+INFERENCE_WINOGRAD_MIN_TILES = 32
 
 
 def _winograd_tiles(x: torch.Tensor, conv: nn.Conv2d) -> int:
