@@ -67,15 +67,16 @@ def test_fused_block_uses_winograd_and_refuses_stale_weights():
     block = vnn.BasicBlock(64, 64).eval()
     fused = vnn.fuse(copy.deepcopy(block))
     assert fused.conv2.winograd_weight.shape == (36, 64, 64)
-    x = torch.randn(2, 64, 8, 8)
+    x = torch.randn(2, 64, 16, 16)  # 32 output tiles: Winograd's (vf.INFERENCE_WINOGRAD_MIN_TILES)
     with torch.no_grad():
         expect = block(x)
         got = fused(x)
     assert ((got - expect).norm() / expect.norm()).item() < 1e-4
     with torch.no_grad():
         fused.conv2.weight.mul_(2)
-        with pytest.raises(RuntimeError, match="call fuse\\(\\) again"):
-            fused(x)
+        for shape in ((2, 64, 16, 16), (1, 64, 4, 4)):  # refused on either kernel's side of the tile minimum
+            with pytest.raises(RuntimeError, match="call fuse\\(\\) again"):
+                fused(torch.randn(shape))
     assert not hasattr(vnn.fuse(copy.deepcopy(block), winograd=False).conv2, "winograd_weight")
 
 

@@ -89,14 +89,12 @@ def _use_winograd(x: torch.Tensor, conv: nn.Conv2d) -> bool:
     (the kernel's domain; whether it is faster than oneDNN there is conv_bias_act's measured choice)."""
     if getattr(conv, "winograd_weight", None) is None or x.device.type != "cpu" or x.dtype != torch.float32:
         return False
-    if x.dim() != 4 or _winograd_tiles(x, conv) < INFERENCE_WINOGRAD_MIN_TILES:
-        return False
     if torch.is_grad_enabled() and (x.requires_grad or conv.weight.requires_grad):
         return False  # the packed path is inference-only
     if not torch.compiler.is_compiling() and conv.winograd_source != (conv.weight.data_ptr(), conv.weight._version):
         raise RuntimeError("conv weights changed after vision_ext.nn.fuse() packed them; call fuse() again "
                            "(or train the unfused model) so inference does not use stale weights")
-    return True
+    return x.dim() == 4 and _winograd_tiles(x, conv) >= INFERENCE_WINOGRAD_MIN_TILES
 
 
 class _WinogradConv3x3(torch.autograd.Function):

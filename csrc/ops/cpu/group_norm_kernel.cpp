@@ -35,13 +35,15 @@ template <> const GroupNormFns<double>& fns<double>() { return cpu::group_norm_k
 int64_t grain_for(int64_t per_item) { return std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>(1, per_item)); }
 
 int64_t blocks_of(const Shape& s) { return (s.hw + kRows - 1) / kRows; }
+// Elements of one channels_last block (fewer than kRows * C where the image has fewer pixels).
+int64_t block_elements(const Shape& s) { return std::min(kRows, s.hw) * s.c; }
 
 // Sums of every (sample, channels_last block, channel) -> per-(sample, channel) totals, in block order.
 void reduce_blocks(const std::vector<double>& ws, const Shape& s, std::vector<double>& s1, std::vector<double>& s2) {
   const int64_t nb = blocks_of(s), C = s.c;
   s1.assign(s.n * C, 0.0);
   s2.assign(s.n * C, 0.0);
-  at::parallel_for(0, s.n, 1, [&](int64_t n0, int64_t n1) {
+  at::parallel_for(0, s.n, grain_for(nb * C), [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; ++n)
       for (int64_t b = 0; b < nb; ++b) {
         const double* w = ws.data() + (n * nb + b) * 2 * C;
@@ -59,7 +61,7 @@ template <typename S>
 void group_stats(const Shape& s, const S* shift, const std::vector<double>& s1, const std::vector<double>& s2,
                  double eps, S* mean, S* rstd) {
   const int64_t C = s.c, G = s.groups, cg = s.group_channels();
-  at::parallel_for(0, s.n * G, 1, [&](int64_t i0, int64_t i1) {
+  at::parallel_for(0, s.n * G, grain_for(16 * cg), [&](int64_t i0, int64_t i1) {  // ~16 operations a channel
     std::vector<double> mc(cg);
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n = i / G, c0 = (i % G) * cg;
@@ -128,7 +130,7 @@ void forward_typed(const ForwardArgs& f, const at::Tensor& xt, at::Tensor& out) 
   }
   const int64_t nb = blocks_of(s);
   std::vector<double> ws(s.n * nb * 2 * C);
-  at::parallel_for(0, s.n * nb, grain_for(kRows * C), [&](int64_t i0, int64_t i1) {
+  at::parallel_for(0, s.n * nb, grain_for(block_elements(s)), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n = i / nb, p0 = (i % nb) * kRows;
       k.row_sums(x + (n * s.hw + p0) * C, std::min(kRows, s.hw - p0), C, x + n * s.hw * C, ws.data() + i * 2 * C,
@@ -139,7 +141,7 @@ void forward_typed(const ForwardArgs& f, const at::Tensor& xt, at::Tensor& out) 
   reduce_blocks(ws, s, s1, s2);
   group_stats<S>(s, x, s1, s2, f.eps, mean, rstd);
   const std::vector<S> p = channel_params<S>(s, mean, rstd, w, b);
-  at::parallel_for(0, s.n * nb, grain_for(kRows * C), [&](int64_t i0, int64_t i1) {
+  at::parallel_for(0, s.n * nb, grain_for(block_elements(s)), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n = i / nb, p0 = (i % nb) * kRows, off = (n * s.hw + p0) * C;
       const S* pn = p.data() + n * 3 * C;
@@ -224,7 +226,7 @@ void backward_typed(const BackwardArgs& a, const at::Tensor& dyt, const at::Tens
   const int64_t nb = blocks_of(s);
   const std::vector<S> p = channel_params<S>(s, mean, rstd, w, b);
   std::vector<double> ws(s.n * nb * 2 * C);
-  at::parallel_for(0, s.n * nb, grain_for(kRows * C), [&](int64_t i0, int64_t i1) {
+  at::parallel_for(0, s.n * nb, grain_for(block_elements(s)), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n = i / nb, p0 = (i % nb) * kRows, off = (n * HW + p0) * C;
       const S* pn = p.data() + n * 3 * C;
@@ -242,7 +244,7 @@ void backward_typed(const BackwardArgs& a, const at::Tensor& dyt, const at::Tens
       cc[n * 2 * C + c] = c2[n * G + c / cg];
       cc[n * 2 * C + C + c] = c3[n * G + c / cg];
     }
-  at::parallel_for(0, s.n * nb, grain_for(kRows * C), [&](int64_t i0, int64_t i1) {
+  at::parallel_for(0, s.n * nb, grain_for(block_elements(s)), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n = i / nb, p0 = (i % nb) * kRows, off = (n * HW + p0) * C;
       const S* pn = p.data() + n * 3 * C;
