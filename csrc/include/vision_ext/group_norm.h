@@ -84,7 +84,7 @@ template <typename T>
 VE_HD T gn_exp(T x) {
   return gn_exp_in_range(gn_clamp(x, T(-87.0f), T(88.0f)));
 }
-
+VE_HD double gn_exp(double x) { return ::exp(x); }  // fp64: the C library's (not the fp32 clamp above)
 
 // sigmoid(y) from e = exp(-|y|) <= 1: 1 / (1 + e) for y >= 0, e / (1 + e) below, so the exp never
 // overflows and needs only its lower clamp, and the IEEE division is by 1 + e in [1, 2]. Below

@@ -32,10 +32,12 @@ VE_WIDE W max16(W a, W b) {
 // 2^x for the softmax's x = s - max <= 0: x = n + f with n = round(x), f in [-0.5, 0.5], 2^f by a
 // degree-5 polynomial fitted to 2^f's relative error (2.2e-7 at most, ~2 ulp, in fp32 Horner), 2^n
 // put into the exponent. 12 operations per vector where gn_exp's e^x, accurate to ~1 ulp for any
-// argument, takes ~16 (this kernel is CPU-only, and its scores need no range clamp at the top). x below -126 (a padding key's -inf included)
-// gives 2^-126, nothing next to the row's sum of at least 1; NaN passes through.
+// argument, takes ~16 (this kernel is CPU-only, and its scores need no clamp at the top). x below
+// -126 (a padding key's -inf included) gives 2^-126, nothing next to the row's sum of at least 1;
+// NaN passes through.
 VE_WIDE W exp2_nonpositive(W x) {
-  x = wide_map(x, W(-126.0f), [](auto a, auto lo) { return a < lo ? lo : a; });  // NaN compares false
+  // lo > a ? lo : a, the max instruction (vec.h): NaN a passes through
+  x = wide_map(W(-126.0f), x, [](auto lo, auto a) { return register_max(lo, a); });
   const W magic(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer, to nearest
   const W t = x + magic;
   const W f = x - (t - magic);
