@@ -94,7 +94,7 @@ def _use_winograd(x: torch.Tensor, conv: nn.Conv2d) -> bool:
     if not torch.compiler.is_compiling() and conv.winograd_source != (conv.weight.data_ptr(), conv.weight._version):
         raise RuntimeError("conv weights changed after vision_ext.nn.fuse() packed them; call fuse() again "
                            "(or train the unfused model) so inference does not use stale weights")
-    return x.dim() == 4 and _winograd_tiles(x, conv) >= INFERENCE_WINOGRAD_MIN_TILES
+    return _winograd_tiles(x, conv) >= INFERENCE_WINOGRAD_MIN_TILES  # x is 4-D: _check_conv_input
 
 
 class _WinogradConv3x3(torch.autograd.Function):

@@ -112,32 +112,30 @@ inline Vec<S, N> per_register(Vec<S, N> a, Vec<S, N> b, F f) {
 // x < y ? x : y and x > y ? x : y on one register. On x86 the float ones are the min/max
 // instructions, which have exactly these semantics (y where either is NaN): GCC 12 lowers the
 // ternaries to a compare and a blend when an operand is a constant.
-template <typename R> inline R register_min(R x, R y) { return x < y ? x : y; }
-template <typename R> inline R register_max(R x, R y) { return x > y ? x : y; }
+template <typename R> inline R register_min(R x, R y) {
 #if defined(__AVX512F__)
-inline RawVec<float, 16>::type register_min(RawVec<float, 16>::type x, RawVec<float, 16>::type y) {
-  return _mm512_min_ps(x, y);
-}
-inline RawVec<float, 16>::type register_max(RawVec<float, 16>::type x, RawVec<float, 16>::type y) {
-  return _mm512_max_ps(x, y);
-}
+  if constexpr (std::is_same_v<R, RawVec<float, 16>::type>) return _mm512_min_ps(x, y);
 #endif
 #if defined(__AVX__)
-inline RawVec<float, 8>::type register_min(RawVec<float, 8>::type x, RawVec<float, 8>::type y) {
-  return _mm256_min_ps(x, y);
-}
-inline RawVec<float, 8>::type register_max(RawVec<float, 8>::type x, RawVec<float, 8>::type y) {
-  return _mm256_max_ps(x, y);
-}
+  if constexpr (std::is_same_v<R, RawVec<float, 8>::type>) return _mm256_min_ps(x, y);
 #endif
 #if defined(__SSE2__)
-inline RawVec<float, 4>::type register_min(RawVec<float, 4>::type x, RawVec<float, 4>::type y) {
-  return _mm_min_ps(x, y);
-}
-inline RawVec<float, 4>::type register_max(RawVec<float, 4>::type x, RawVec<float, 4>::type y) {
-  return _mm_max_ps(x, y);
-}
+  if constexpr (std::is_same_v<R, RawVec<float, 4>::type>) return _mm_min_ps(x, y);
 #endif
+  return x < y ? x : y;
+}
+template <typename R> inline R register_max(R x, R y) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<R, RawVec<float, 16>::type>) return _mm512_max_ps(x, y);
+#endif
+#if defined(__AVX__)
+  if constexpr (std::is_same_v<R, RawVec<float, 8>::type>) return _mm256_max_ps(x, y);
+#endif
+#if defined(__SSE2__)
+  if constexpr (std::is_same_v<R, RawVec<float, 4>::type>) return _mm_max_ps(x, y);
+#endif
+  return x > y ? x : y;
+}
 
 template <typename S, int N> inline Vec<S, N> vmin(Vec<S, N> a, Vec<S, N> b) {
   return per_register(a, b, [](auto x, auto y) { return register_min(x, y); });
