@@ -76,9 +76,11 @@ void philox_normals(uint64_t seed, uint64_t offset, uint64_t first, int64_t n, f
 // ---- Element loops --------------------------------------------------------------------------
 // body(k, lanes) over [k0, n) in whole vectors, then one partial vector (lanes < kLanes) for the
 // tail: every element goes through the same vector code, so a level's results do not depend on
-// where an element falls (the level's ddpm_fma is the same in every lane).
+// where an element falls (the level's ddpm_fma is the same in every lane). Always inlined, and the
+// callers take their run by value: the coefficients are then locals that the output stores cannot
+// alias, so they stay in registers instead of being reloaded (and re-broadcast) every vector.
 template <typename V, typename F>
-inline void for_lanes(int64_t k0, int64_t n, F body) {
+__attribute__((always_inline)) inline void for_lanes(int64_t k0, int64_t n, F body) {
   int64_t k = k0;
   for (; k + V::kLanes <= n; k += V::kLanes) body(k, V::kLanes);
   if (k < n) body(k, static_cast<int>(n - k));
@@ -157,7 +159,7 @@ inline void with_bool(bool b, F f) {
 // ---- DDPM -------------------------------------------------------------------------------------
 // Fixed variance: ddpm_element's pieces with the limit, noise and store kind fixed.
 template <int LIM, bool NOISY, bool STREAM, typename M>
-void ddpm_fixed(const DdpmRun<M>& r, int64_t k0, int64_t k1, const M* z) {
+void ddpm_fixed(const DdpmRun<M> r, int64_t k0, int64_t k1, const M* z) {
   using V = MVec<M>;
   for_lanes<V>(k0, k1, [&](int64_t k, int lanes) {
     const V x = ld(r.x + k, lanes);
@@ -197,7 +199,7 @@ void ddpm_run(const DdpmRun<M>& r) {
 
 // ---- DDIM -------------------------------------------------------------------------------------
 template <int LIM, bool NOISY, bool CLIPPED, typename M>
-void ddim_span(const DdimRun<M>& r, int64_t k0, int64_t k1, const M* z) {
+void ddim_span(const DdimRun<M> r, int64_t k0, int64_t k1, const M* z) {
   using V = MVec<M>;
   for_lanes<V>(k0, k1, [&](int64_t k, int lanes) {
     const V x = ld(r.x + k, lanes);
@@ -227,7 +229,7 @@ void ddim_run(const DdimRun<M>& r) {
 
 // ---- add_noise / training target --------------------------------------------------------------
 template <bool TARGET, bool STREAM, typename M>
-void q_sample_span(const QSampleRun<M>& r, int64_t k0, int64_t k1) {
+void q_sample_span(const QSampleRun<M> r, int64_t k0, int64_t k1) {
   using V = MVec<M>;
   for_lanes<V>(k0, k1, [&](int64_t k, int lanes) {
     const V x = ld(r.x + k, lanes), nv = ld(r.noise + k, lanes);
@@ -252,7 +254,7 @@ void q_sample_run(const QSampleRun<M>& r) {
 
 // ---- PLMS -------------------------------------------------------------------------------------
 template <int COUNT, typename M>
-void plms_span(const PlmsRun<M>& r) {
+void plms_span(const PlmsRun<M> r) {
   using V = MVec<M>;
   for_lanes<V>(0, r.n, [&](int64_t k, int lanes) {
     V e = V(M(0));
