@@ -6,6 +6,7 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "simd/attention_simd.h"
@@ -24,12 +25,21 @@ void check(const at::Tensor& t, const char* name, int64_t d) {
   TORCH_CHECK(t.size(3) == d, "vision_ext::small_head_attention: ", name, " has head_dim ", t.size(3), ", q has ", d);
 }
 
-// [B*H][d][mp] panel of t ([B, H, M, d], any strides), zero past M.
-at::Tensor panels(const at::Tensor& t, int64_t mp) {
+// Floats between panel rows (and score rows): mp rounded up to an odd number of 64-byte lines, so a
+// head's d rows, read side by side, fall in different L1 sets (at mp = 1024 they were 4 KB apart: all
+// in one 12-way set, with the score rows too).
+int64_t row_stride(int64_t mp) {
+  constexpr int64_t line = 64 / sizeof(float);
+  const int64_t lines = (mp + line - 1) / line;
+  return (lines % 2 ? lines : lines + 1) * line;
+}
+
+// [B*H][d][ld] panel of t ([B, H, M, d], any strides), zero past M.
+at::Tensor panels(const at::Tensor& t, int64_t ld) {
   const int64_t B = t.size(0), H = t.size(1), M = t.size(2), D = t.size(3);
-  at::Tensor out = at::zeros({B * H, D, mp}, t.options());
+  at::Tensor out = at::zeros({B * H, D, ld}, t.options());
   const at::Tensor src = t.transpose(2, 3);  // [B, H, d, M] view
-  out.view({B, H, D, mp}).narrow(3, 0, M).copy_(src);
+  out.view({B, H, D, ld}).narrow(3, 0, M).copy_(src);
   return out;
 }
 
@@ -46,7 +56,8 @@ at::Tensor small_head_attention_cpu(const at::Tensor& q, const at::Tensor& k, co
   TORCH_CHECK(M >= 1, "vision_ext::small_head_attention: k and v need at least one token");
   const at::Tensor qc = q.stride(3) == 1 ? q : q.contiguous();
   const int64_t mp = (M + kAttentionKeyBlock - 1) / kAttentionKeyBlock * kAttentionKeyBlock;
-  const at::Tensor kt = panels(k, mp), vt = panels(v, mp);
+  const int64_t ld = row_stride(mp);
+  const at::Tensor kt = panels(k, ld), vt = panels(v, ld);
   at::Tensor out = at::empty({B, N, H, d}, q.options());
   if (N == 0) return out.transpose(1, 2);
   const AttentionKernels& kernels = attention_kernels();
@@ -56,12 +67,15 @@ at::Tensor small_head_attention_cpu(const at::Tensor& q, const at::Tensor& k, co
   const float* vtp = vt.data_ptr<float>();
   float* op = out.data_ptr<float>();
   cpu::parallel_chunks(0, B * H * blocks, 1, [&](int64_t t0, int64_t t1) {
-    std::vector<float> scores(kAttentionMaxRows * mp);
+    // 64-byte aligned score rows: the kernel's whole-line vector stores and loads never split a line
+    std::vector<float> buffer(kAttentionMaxRows * ld + 64 / sizeof(float));
+    const auto at = reinterpret_cast<std::uintptr_t>(buffer.data());
+    float* scores = buffer.data() + ((64 - at % 64) % 64) / sizeof(float);
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t bh = t / blocks, b = bh / H, h = bh % H, r0 = t % blocks * kRowsPerTask;
-      AttentionHead head{qp + b * qc.stride(0) + h * qc.stride(1), qc.stride(2), ktp + bh * d * mp,
-                         vtp + bh * d * mp, M, mp, op + (b * N * H + h) * d, H * d, static_cast<float>(scale)};
-      kernels.rows(head, static_cast<int>(d), r0, std::min(N, r0 + kRowsPerTask), scores.data());
+      AttentionHead head{qp + b * qc.stride(0) + h * qc.stride(1), qc.stride(2), ktp + bh * d * ld,
+                         vtp + bh * d * ld, M, mp, ld, op + (b * N * H + h) * d, H * d, static_cast<float>(scale)};
+      kernels.rows(head, static_cast<int>(d), r0, std::min(N, r0 + kRowsPerTask), scores);
     }
   });
   return out.transpose(1, 2);

@@ -40,14 +40,15 @@ VE_WIDE W exp2_nonpositive(W x) {
   x = wide_map(W(-126.0f), x, [](auto lo, auto a) { return register_max(lo, a); });
   const W magic(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer, to nearest
   const W t = x + magic;
-  const W f = x - (t - magic);
+  const W n = t - magic;
+  const W f = x - n;
   W p(1.3276466634124517e-3f);
   p = fma16(p, f, W(9.675541892647743e-3f));
   p = fma16(p, f, W(5.550713464617729e-2f));
   p = fma16(p, f, W(0.24022120237350464f));
   p = fma16(p, f, W(0.6931469440460205f));
   p = fma16(p, f, W(1.0000001192092896f));
-  return p * gn_pow2_of_rounded(t);
+  return times_pow2_of_rounded(p, t, n);
 }
 
 inline float sum_lanes(W a) {
@@ -67,38 +68,61 @@ void rows_block(const AttentionHead& h, int64_t i, float* s) {
   float qs[R][D];
   for (int r = 0; r < R; ++r)
     for (int d = 0; d < D; ++d) qs[r][d] = h.q[(i + r) * h.q_row + d] * log2_scale;
-  for (int64_t j = 0; j < h.mp; j += B) {
+  // Pass 1: the scores of key block j for every row, stored, with each row's running max (exact, so
+  // its order does not matter). Two blocks per iteration keep four independent FMA chains in flight;
+  // the last block, if it holds padding keys, takes -inf there before its max.
+  // (h's fields as locals: the score stores could alias a field read through the reference.)
+  const float* const kt = h.kt;
+  const float* const vt = h.vt;
+  const int64_t mp = h.mp, ld = h.ld, full = h.m / B * B;  // blocks [0, full) hold no padding key
+  W mx[R];
+  for (int r = 0; r < R; ++r) mx[r] = W(ninf);
+  const auto score_block = [&](int64_t j, bool take_max) {
     W acc[R];
     for (int r = 0; r < R; ++r) acc[r] = W(0.0f);
     for (int d = 0; d < D; ++d) {
-      const W kv = W::load(h.kt + d * h.mp + j);
+      const W kv = W::load(kt + d * ld + j);
       for (int r = 0; r < R; ++r) acc[r] = fma16(W(qs[r][d]), kv, acc[r]);
     }
-    for (int r = 0; r < R; ++r) acc[r].store(s + r * h.mp + j);
+    for (int r = 0; r < R; ++r) {
+      acc[r].store(s + r * ld + j);
+      if (take_max) mx[r] = max16(mx[r], acc[r]);
+    }
+  };
+  int64_t j = 0;
+  for (; j + 2 * B <= full; j += 2 * B) {
+    score_block(j, true);
+    score_block(j + B, true);
+  }
+  for (; j < full; j += B) score_block(j, true);
+  if (full < mp) {
+    score_block(full, false);
+    for (int r = 0; r < R; ++r) {
+      float* sr = s + r * ld;
+      for (int64_t jj = h.m; jj < mp; ++jj) sr[jj] = ninf;  // padding keys take no weight
+      mx[r] = max16(mx[r], W::load(sr + full));
+    }
   }
   W wm[R];
   for (int r = 0; r < R; ++r) {
-    float* sr = s + r * h.mp;
-    for (int64_t j = h.m; j < h.mp; ++j) sr[j] = ninf;  // padding keys take no weight
-    W mx(ninf);
-    for (int64_t j = 0; j < h.mp; j += B) mx = max16(mx, W::load(sr + j));
-    float m = mx.get(0);
-    for (int l = 1; l < W::kLanes; ++l) m = mx.get(l) > m ? mx.get(l) : m;
+    float m = mx[r].get(0);
+    for (int l = 1; l < W::kLanes; ++l) m = mx[r].get(l) > m ? mx[r].get(l) : m;
     wm[r] = W(m);
   }
+  // Pass 2: p = 2^(s - max), the rows' sums, and o += p v per head_dim lane.
   W sum[R], o[R][D];
   for (int r = 0; r < R; ++r) {
     sum[r] = W(0.0f);
     for (int d = 0; d < D; ++d) o[r][d] = W(0.0f);
   }
-  for (int64_t j = 0; j < h.mp; j += B) {
+  for (int64_t j = 0; j < mp; j += B) {
     W p[R];
     for (int r = 0; r < R; ++r) {
-      p[r] = exp2_nonpositive(W::load(s + r * h.mp + j) - wm[r]);
+      p[r] = exp2_nonpositive(W::load(s + r * ld + j) - wm[r]);
       sum[r] += p[r];
     }
     for (int d = 0; d < D; ++d) {
-      const W vv = W::load(h.vt + d * h.mp + j);
+      const W vv = W::load(vt + d * ld + j);
       for (int r = 0; r < R; ++r) o[r][d] = fma16(p[r], vv, o[r][d]);
     }
   }

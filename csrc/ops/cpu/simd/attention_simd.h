@@ -15,16 +15,17 @@ constexpr int kAttentionMaxRows = 2;
 struct AttentionHead {
   const float* q;   // query row i at q + i * q_row, head_dim contiguous floats
   int64_t q_row;
-  const float* kt;  // keys transposed: kt[d * mp + j] = k[j][d], zero for j >= m
-  const float* vt;  // values transposed the same way
-  int64_t m, mp;    // keys, and keys rounded up to kAttentionKeyBlock
+  const float* kt;     // keys transposed: kt[d * ld + j] = k[j][d], zero for m <= j < mp
+  const float* vt;     // values transposed the same way
+  int64_t m, mp, ld;   // keys, keys rounded up to kAttentionKeyBlock, floats between panel rows (>= mp)
   float* out;       // output row i at out + i * out_row
   int64_t out_row;
   float scale;
 };
 
 struct AttentionKernels {
-  // Rows [r0, r1) of one head with head_dim d (8 or 16); scores: kAttentionMaxRows * mp floats of scratch.
+  // Rows [r0, r1) of one head with head_dim d (8 or 16); scores: kAttentionMaxRows * ld floats of scratch,
+  // 64-byte aligned (row r at scores + r * ld).
   void (*rows)(const AttentionHead& h, int d, int64_t r0, int64_t r1, float* scores);
 };
 

@@ -46,6 +46,17 @@ inline Vec<float, N> gn_pow2_of_rounded(Vec<float, N> t) {
   return Vec<float, N>((typename Vec<float, N>::raw)bits);
 }
 
+// p 2^n for t = n + 1.5 * 2^23 (n an integer-valued float in [-126, 0], as gn_pow2_of_rounded takes
+// t): one vscalefps at avx512, exact as the multiply by the built power it replaces (same bits).
+template <int N>
+inline Vec<float, N> times_pow2_of_rounded(Vec<float, N> p, Vec<float, N> t, Vec<float, N> n) {
+#if defined(__AVX512F__)
+  if constexpr (N == 16) return Vec<float, N>(_mm512_scalef_ps(p.v, n.v));
+#endif
+  (void)n;
+  return p * gn_pow2_of_rounded(t);
+}
+
 // fp64 SiLU: the C library's exp per lane (the arithmetic around it stays vectorised).
 template <int N>
 inline Vec<double, N> gn_sigmoid(Vec<double, N> y) {
@@ -73,6 +84,10 @@ inline Wide<float, N> gn_if_nonnegative(Wide<float, N> y, Wide<float, N> a, Wide
 template <int N>
 inline Wide<float, N> gn_pow2_of_rounded(Wide<float, N> t) {
   return each_register(t, [](auto a) { return gn_pow2_of_rounded(a); });
+}
+template <int N>
+inline Wide<float, N> times_pow2_of_rounded(Wide<float, N> p, Wide<float, N> t, Wide<float, N> n) {
+  return each_register(p, t, n, [](auto a, auto b, auto c) { return times_pow2_of_rounded(a, b, c); });
 }
 template <int N>
 inline Wide<double, N> gn_sigmoid(Wide<double, N> y) {
