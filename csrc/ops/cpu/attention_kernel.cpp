@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <vector>
 
 #include "simd/attention_simd.h"
 #include "work_sharing.h"
@@ -67,10 +66,10 @@ at::Tensor small_head_attention_cpu(const at::Tensor& q, const at::Tensor& k, co
   const float* vtp = vt.data_ptr<float>();
   float* op = out.data_ptr<float>();
   cpu::parallel_chunks(0, B * H * blocks, 1, [&](int64_t t0, int64_t t1) {
-    // 64-byte aligned score rows: the kernel's whole-line vector stores and loads never split a line
-    std::vector<float> buffer(kAttentionMaxRows * ld + 64 / sizeof(float));
-    const auto at = reinterpret_cast<std::uintptr_t>(buffer.data());
-    float* scores = buffer.data() + ((64 - at % 64) % 64) / sizeof(float);
+    // c10's CPU allocator aligns to 64 bytes: the kernel's whole-line vector stores and
+    // loads of the score rows never split a line
+    const at::Tensor scratch = at::empty({kAttentionMaxRows * ld}, q.options());
+    float* scores = scratch.data_ptr<float>();
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t bh = t / blocks, b = bh / H, h = bh % H, r0 = t % blocks * kRowsPerTask;
       AttentionHead head{qp + b * qc.stride(0) + h * qc.stride(1), qc.stride(2), ktp + bh * d * ld,

@@ -3,7 +3,7 @@
 // query row's scores stay in an L1 buffer: pass 1 takes q . k for 16 keys at a time (d broadcast
 // FMAs over the transposed keys), in log2 units (q is pre-scaled by scale * log2(e)), pass 2 takes
 // 2^(s - max) (exp2_nonpositive below) and accumulates p * v per head_dim lane; each row's lanes are
-// then summed by halving (sum_lanes). Sums run in 16 lanes
+// then combined by halving (reduce_lanes). Sums run in 16 lanes
 // whatever the level (simd/wide.h) and every FMA is mul_add, so avx2 and avx512 give the same bits
 // (the default level, without FMA, rounds twice where they round once).
 #include <cmath>
@@ -52,29 +52,39 @@ VE_WIDE W exp2_nonpositive(W x) {
   return times_pow2_of_rounded(p, t, n);
 }
 
-// The sum of a's 16 lanes by halving: lane i plus lane i + 8, then i + 4, i + 2, i + 1. Every level
-// makes the same additions (whole registers while the halves span registers), so the bits agree;
-// a dozen operations where a lane-by-lane chain took 16 dependent adds and 16 extractions per sum.
-template <typename Lanes>  // W: a template, so the branches for other register widths are not compiled
-VE_WIDE float sum_lanes(Lanes a) {
+// a's 16 lanes combined by halving: op(lane i, lane i + 8), then i + 4, i + 2, i + 1. Every level
+// makes the same operations (whole registers while the halves span registers), so the bits agree;
+// a dozen operations where a lane-by-lane chain took 16 dependent ones and 16 extractions. op takes
+// registers and scalars alike (+, or the max of max16). A template so that the branches for the
+// other register widths are not compiled.
+template <typename Lanes, typename Op>
+VE_WIDE float reduce_lanes(Lanes a, Op op) {
   typename Lanes::reg r[Lanes::R];
   for (int i = 0; i < Lanes::R; ++i) r[i] = a.r[i];
   for (int n = Lanes::R; n > 1; n /= 2)
-    for (int i = 0; i < n / 2; ++i) r[i] = r[i] + r[i + n / 2];
+    for (int i = 0; i < n / 2; ++i) r[i] = op(r[i], r[i + n / 2]);
   using R8 = RawVec<float, 8>::type;
   using R4 = RawVec<float, 4>::type;
   R4 q;
   if constexpr (Lanes::L == 16) {
-    const R8 h = __builtin_shufflevector(r[0], r[0], 0, 1, 2, 3, 4, 5, 6, 7) +
-                 __builtin_shufflevector(r[0], r[0], 8, 9, 10, 11, 12, 13, 14, 15);
-    q = __builtin_shufflevector(h, h, 0, 1, 2, 3) + __builtin_shufflevector(h, h, 4, 5, 6, 7);
+    const R8 h = op(__builtin_shufflevector(r[0], r[0], 0, 1, 2, 3, 4, 5, 6, 7),
+                    __builtin_shufflevector(r[0], r[0], 8, 9, 10, 11, 12, 13, 14, 15));
+    q = op(__builtin_shufflevector(h, h, 0, 1, 2, 3), __builtin_shufflevector(h, h, 4, 5, 6, 7));
   } else if constexpr (Lanes::L == 8) {
-    q = __builtin_shufflevector(r[0], r[0], 0, 1, 2, 3) + __builtin_shufflevector(r[0], r[0], 4, 5, 6, 7);
+    q = op(__builtin_shufflevector(r[0], r[0], 0, 1, 2, 3), __builtin_shufflevector(r[0], r[0], 4, 5, 6, 7));
   } else {
     static_assert(Lanes::L == 4, "registers of 4, 8 or 16 floats");
     q = r[0];
   }
-  return (q[0] + q[2]) + (q[1] + q[3]);
+  return op(op(q[0], q[2]), op(q[1], q[3]));
+}
+
+VE_WIDE float sum_lanes(W a) {
+  return reduce_lanes(a, [](auto x, auto y) { return x + y; });
+}
+
+VE_WIDE float max_lanes(W a) {  // exact, so the order gives the same value as any other
+  return reduce_lanes(a, [](auto x, auto y) { return x > y ? x : y; });
 }
 
 // R query rows at a time, each with exactly the one-row operations (so any R gives the same bits):
@@ -124,11 +134,7 @@ void rows_block(const AttentionHead& h, int64_t i, float* s) {
     }
   }
   W wm[R];
-  for (int r = 0; r < R; ++r) {
-    float m = mx[r].get(0);
-    for (int l = 1; l < W::kLanes; ++l) m = mx[r].get(l) > m ? mx[r].get(l) : m;
-    wm[r] = W(m);
-  }
+  for (int r = 0; r < R; ++r) wm[r] = W(max_lanes(mx[r]));
   // Pass 2: p = 2^(s - max), the rows' sums, and o += p v per head_dim lane.
   W sum[R], o[R][D];
   for (int r = 0; r < R; ++r) {
