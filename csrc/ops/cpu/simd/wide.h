@@ -29,7 +29,7 @@ struct Wide {
 
   Wide() = default;
   VE_WIDE Wide(S s) {
-    const reg one = reg{} + s;
+    const reg one = splat<reg>(s);
     VE_EACH_REGISTER (int i = 0; i < R; ++i) r[i] = one;
   }
   VE_WIDE static Wide load(const S* p) {
