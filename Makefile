@@ -91,7 +91,15 @@ sanitize: deps
 # (NEON) compiled, and the CPU glue type-checked against the torch headers, with Debian's cross
 # compiler (apt-get install g++-aarch64-linux-gnu) where it is installed.
 AARCH64_CXX ?= aarch64-linux-gnu-g++
+# The cross compiler comes from Debian (g++-aarch64-linux-gnu) where this runs as root with apt,
+# so a fresh CI machine checks aarch64 instead of skipping it.
 aarch64-check: deps
+	@if ! command -v $(AARCH64_CXX) >/dev/null && [ "$(AARCH64_CXX)" = aarch64-linux-gnu-g++ ] \
+	    && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "aarch64-check: installing g++-aarch64-linux-gnu"; \
+	  apt-get install -y -q g++-aarch64-linux-gnu >/dev/null 2>&1 \
+	    || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q g++-aarch64-linux-gnu >/dev/null 2>&1; } || true; \
+	fi
 	@if command -v $(AARCH64_CXX) >/dev/null; then \
 	  inc="$$($(VPY) -c 'import sysconfig, torch.utils.cpp_extension as c; print(" ".join("-isystem " + p for p in c.include_paths() + [sysconfig.get_paths()["include"]]))')"; \
 	  for f in csrc/ops/cpu/simd/*.cpp; do \
