@@ -83,6 +83,7 @@ def test_fused_block_uses_winograd_and_refuses_stale_weights():
 @pytest.mark.parametrize("shape,k", [
     ((2, 64, 13, 11), 64),   # channel vectors of 16, GEMM rows that are not a multiple of the register tile
     ((1, 256, 4, 4), 256),   # one tile per image: output channels split between threads
+    ((2, 256, 20, 20), 512), # U outweighs the 50 tiles: two equal blocks, threads on channel slices
     ((3, 40, 7, 5), 24),     # channels not a multiple of 16 (vector tails)
     ((2, 128, 9, 8), 80),    # output channels in 64- and 16-wide GEMM column groups
 ])

@@ -26,14 +26,23 @@ using vision_ext::winograd::weight_grad_generic;
 // Blocks of 24 tiles keep a block's V and M in L2 next to U for up to 256 channels (measured
 // best on Zen 4 for 64-256 channels); wider layers stream U from L3 anyway and want taller
 // blocks to amortise it. When there are too few blocks to feed every thread (deep layers, small
-// images), slicing the output channels gives each thread part of U instead of all of it.
+// images), slicing the output channels gives each thread part of U instead of all of it; where U
+// outweighs the tiles (K > tiles), the tiles stay in as few equal blocks as the cap allows and the
+// threads take slices, so each streams its share of U once (32x512x4x4, 2 threads: 12% faster
+// than a block per thread, each reading all of U).
 WinogradSplit choose_split(int64_t tiles, int64_t C, int64_t K) {
-  const int64_t threads = at::get_num_threads();
-  const int64_t nb = std::min<int64_t>(C + K <= 512 ? 24 : 48, (tiles + threads - 1) / threads);
-  const int64_t blocks = (tiles + nb - 1) / nb;
-  int64_t slices = 1;
-  while (blocks * slices < 2 * threads && K / (2 * slices) >= 64 && K % (2 * slices * 64) == 0) slices *= 2;
-  return {nb, blocks, K / slices, slices};
+  const int64_t threads = at::get_num_threads(), cap = C + K <= 512 ? 24 : 48;
+  const auto split = [&](int64_t nb) {
+    const int64_t blocks = (tiles + nb - 1) / nb;
+    int64_t slices = 1;
+    while (blocks * slices < 2 * threads && K / (2 * slices) >= 64 && K % (2 * slices * 64) == 0) slices *= 2;
+    return WinogradSplit{nb, blocks, K / slices, slices};
+  };
+  const WinogradSplit per_thread = split(std::min<int64_t>(cap, (tiles + threads - 1) / threads));
+  if (K <= tiles) return per_thread;
+  const int64_t few = (tiles + cap - 1) / cap;
+  const WinogradSplit shared = split((tiles + few - 1) / few);
+  return shared.blocks * shared.slices >= threads ? shared : per_thread;
 }
 
 void run(const WinogradProblem& p, const WinogradSplit& s) {
